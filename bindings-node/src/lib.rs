@@ -1,0 +1,1 @@
+//! The node binding: translates types, errors and idioms to and from `polymailer`; it lands with its own issue.

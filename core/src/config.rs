@@ -1,0 +1,461 @@
+//! Transport configuration: where to connect, how to secure and authenticate, limits.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+
+use crate::dkim::DkimConfig;
+use crate::error::{Error, Result};
+use crate::transcript::Transcript;
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text; STARTTLS is never attempted.
+    None,
+    /// STARTTLS when the server offers it (a failed handshake is still an error).
+    StartTlsOpportunistic,
+    /// STARTTLS or fail.
+    StartTlsRequired,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    ImplicitTls,
+}
+
+/// SASL mechanism for AUTH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMechanism {
+    /// PLAIN if offered, else LOGIN (XOAUTH2 when the credentials hold a token).
+    Auto,
+    Plain,
+    Login,
+    Xoauth2,
+}
+
+/// The secret part of the credentials. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    Password(String),
+    /// An OAuth2 access token, for XOAUTH2.
+    OAuth2Token(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Password(_) => f.write_str("Password(****)"),
+            Secret::OAuth2Token(_) => f.write_str("OAuth2Token(****)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub secret: Secret,
+    pub mechanism: AuthMechanism,
+}
+
+impl Credentials {
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Credentials {
+            username: username.into(),
+            secret: Secret::Password(password.into()),
+            mechanism: AuthMechanism::Auto,
+        }
+    }
+
+    pub fn oauth2(username: impl Into<String>, token: impl Into<String>) -> Self {
+        Credentials {
+            username: username.into(),
+            secret: Secret::OAuth2Token(token.into()),
+            mechanism: AuthMechanism::Xoauth2,
+        }
+    }
+}
+
+/// Every wait has a bound: nothing hangs past these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub tls_handshake: Duration,
+    pub greeting: Duration,
+    /// Each command's write and reply.
+    pub command: Duration,
+    /// Writing the content and waiting for the reply to the final dot.
+    pub data: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            tls_handshake: Duration::from_secs(30),
+            greeting: Duration::from_secs(30),
+            command: Duration::from_secs(60),
+            data: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Timeouts {
+    /// One bound for every step, as smtplib's and PHPMailer's single `timeout` means.
+    pub fn all(d: Duration) -> Self {
+        Timeouts {
+            connect: d,
+            tls_handshake: d,
+            greeting: d,
+            command: d,
+            data: d,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+/// Certificate verification is on by default, against the system roots plus `extra_ca`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Trust the operating system's root certificates.
+    pub native_roots: bool,
+    /// Extra trusted CA certificates (DER).
+    pub extra_ca: Vec<CertificateDer<'static>>,
+    /// DANGER: accept any certificate, including self-signed and expired ones.
+    pub accept_invalid_certs: bool,
+    /// DANGER: accept a valid certificate issued for another name.
+    pub accept_invalid_hostnames: bool,
+    /// Name to verify (and send as SNI) instead of the host.
+    pub server_name: Option<String>,
+    pub min_version: Option<TlsVersion>,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            native_roots: true,
+            extra_ca: Vec::new(),
+            accept_invalid_certs: false,
+            accept_invalid_hostnames: false,
+            server_name: None,
+            min_version: None,
+        }
+    }
+}
+
+impl TlsOptions {
+    /// Adds every certificate of a PEM bundle, or one DER certificate.
+    pub fn add_ca(&mut self, bytes: &[u8]) -> Result<()> {
+        use rustls_pki_types::pem::PemObject;
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let mut found = 0;
+            for cert in CertificateDer::pem_slice_iter(bytes) {
+                let cert = cert.map_err(|e| Error::invalid(format!("tls ca: invalid PEM: {e}")))?;
+                self.extra_ca.push(cert.into_owned());
+                found += 1;
+            }
+            if found == 0 {
+                return Err(Error::invalid("tls ca: no CERTIFICATE in PEM"));
+            }
+        } else {
+            if bytes.first() != Some(&0x30) {
+                return Err(Error::invalid("tls ca: neither PEM nor DER"));
+            }
+            self.extra_ca.push(CertificateDer::from(bytes.to_vec()));
+        }
+        Ok(())
+    }
+
+    pub fn add_ca_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::invalid(format!("tls ca file {}: {e}", path.display())).with_source(e))?;
+        self.add_ca(&bytes)
+    }
+}
+
+/// Connection reuse. `max_connections` bounds open connections, not only idle ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub max_connections: usize,
+    /// Close a connection after this many messages (0 = unlimited).
+    pub max_messages: usize,
+    /// Close an idle connection after this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 1,
+            max_messages: 0,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// At most `messages` started per `per` window (Nodemailer's rateLimit / rateDelta).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub messages: u32,
+    pub per: Duration,
+}
+
+/// Everything needed to reach and use one SMTP server.
+#[derive(Clone)]
+pub struct TransportConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub credentials: Option<Credentials>,
+    /// Allow AUTH over plain text to a non-loopback host (off: refused before connecting).
+    pub allow_insecure_auth: bool,
+    /// EHLO name; default: this machine's host name.
+    pub hello_name: Option<String>,
+    pub timeouts: Timeouts,
+    pub tls: TlsOptions,
+    pub pool: PoolConfig,
+    pub rate_limit: Option<RateLimit>,
+    pub dkim: Option<DkimConfig>,
+    /// Receives every protocol line (AUTH payloads masked).
+    pub transcript: Option<Transcript>,
+}
+
+impl fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("credentials", &self.credentials)
+            .field("timeouts", &self.timeouts)
+            .field("pool", &self.pool)
+            .field("dkim", &self.dkim.as_ref().map(|d| (&d.domain, &d.selector)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransportConfig {
+    /// A config for `host:port`; port 465 means implicit TLS, any other opportunistic STARTTLS.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        TransportConfig {
+            host: host.into(),
+            port,
+            security: if port == 465 {
+                Security::ImplicitTls
+            } else {
+                Security::StartTlsOpportunistic
+            },
+            credentials: None,
+            allow_insecure_auth: false,
+            hello_name: None,
+            timeouts: Timeouts::default(),
+            tls: TlsOptions::default(),
+            pool: PoolConfig::default(),
+            rate_limit: None,
+            dkim: None,
+            transcript: None,
+        }
+    }
+
+    pub fn security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    pub fn dkim(mut self, dkim: DkimConfig) -> Self {
+        self.dkim = Some(dkim);
+        self
+    }
+
+    pub fn transcript(mut self, transcript: Transcript) -> Self {
+        self.transcript = Some(transcript);
+        self
+    }
+
+    /// Parses `smtp://user:pass@host:587?tls=required&timeout=10` or `smtps://host:465`.
+    ///
+    /// Query options: `tls` (`none`, `opportunistic`, `required`), `auth` (`plain`, `login`,
+    /// `xoauth2`), `hello`, `timeout` (seconds, every step), `pool` (max connections),
+    /// `max_messages`, `ca_file`, `server_name`, `accept_invalid_certs`, `allow_insecure_auth`.
+    pub fn from_url(input: &str) -> Result<Self> {
+        let url = url::Url::parse(input).map_err(|e| Error::invalid(format!("url: {e}")))?;
+        let (security, default_port) = match url.scheme() {
+            "smtp" => (Security::StartTlsOpportunistic, 587),
+            "smtps" => (Security::ImplicitTls, 465),
+            other => return Err(Error::invalid(format!("url: unsupported scheme {other:?} (smtp or smtps)"))),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| Error::invalid("url: missing host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let mut config = TransportConfig::new(host, url.port().unwrap_or(default_port)).security(security);
+        let decode = |s: &str| {
+            percent_decode(s).ok_or_else(|| Error::invalid("url: credentials are not valid percent-encoded UTF-8"))
+        };
+        if !url.username().is_empty() {
+            let password = decode(url.password().unwrap_or(""))?;
+            config.credentials = Some(Credentials::password(decode(url.username())?, password));
+        }
+        for (key, value) in url.query_pairs() {
+            let flag = || match value.as_ref() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(Error::invalid(format!("url: {key} must be true or false"))),
+            };
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| Error::invalid(format!("url: {key} must be a whole number")))
+            };
+            match key.as_ref() {
+                "tls" | "security" => {
+                    config.security = match value.as_ref() {
+                        "none" | "plain" => Security::None,
+                        "opportunistic" => Security::StartTlsOpportunistic,
+                        "required" | "starttls" => Security::StartTlsRequired,
+                        "implicit" | "wrapper" => Security::ImplicitTls,
+                        v => return Err(Error::invalid(format!("url: unknown tls mode {v:?}"))),
+                    }
+                }
+                "auth" => {
+                    let creds = config
+                        .credentials
+                        .as_mut()
+                        .ok_or_else(|| Error::invalid("url: auth given without user"))?;
+                    creds.mechanism = match value.to_ascii_lowercase().as_str() {
+                        "plain" => AuthMechanism::Plain,
+                        "login" => AuthMechanism::Login,
+                        "xoauth2" => {
+                            if let Secret::Password(token) = &creds.secret {
+                                creds.secret = Secret::OAuth2Token(token.clone());
+                            }
+                            AuthMechanism::Xoauth2
+                        }
+                        v => return Err(Error::invalid(format!("url: unknown auth mechanism {v:?}"))),
+                    }
+                }
+                "hello" | "helo" | "name" => config.hello_name = Some(value.into_owned()),
+                "timeout" => config.timeouts = Timeouts::all(Duration::from_secs(number()?)),
+                "pool" | "max_connections" => config.pool.max_connections = number()?.max(1) as usize,
+                "max_messages" => config.pool.max_messages = number()? as usize,
+                "ca_file" => config.tls.add_ca_file(value.as_ref())?,
+                "server_name" => config.tls.server_name = Some(value.into_owned()),
+                "accept_invalid_certs" => config.tls.accept_invalid_certs = flag()?,
+                "allow_insecure_auth" => config.allow_insecure_auth = flag()?,
+                other => return Err(Error::invalid(format!("url: unknown option {other:?}"))),
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the configuration before any I/O.
+    pub fn validate(&self) -> Result<()> {
+        crate::address::check_no_control("host", &self.host)?;
+        if self.host.is_empty() {
+            return Err(Error::invalid("host is empty"));
+        }
+        if self.port == 0 {
+            return Err(Error::invalid("port is 0"));
+        }
+        if let Some(name) = &self.hello_name {
+            crate::address::check_no_control("hello name", name)?;
+            if name.is_empty() || name.contains(' ') {
+                return Err(Error::invalid("hello name must be one word"));
+            }
+        }
+        if let Some(c) = &self.credentials {
+            crate::address::check_no_control("username", &c.username)?;
+            let secret = match &c.secret {
+                Secret::Password(p) | Secret::OAuth2Token(p) => p,
+            };
+            if secret.contains(['\0', '\r', '\n']) {
+                return Err(Error::invalid("password contains a forbidden control character"));
+            }
+        }
+        if self.pool.max_connections == 0 {
+            return Err(Error::invalid("pool.max_connections must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// True when the host is this machine (plain-text AUTH is allowed there).
+    pub fn host_is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let c = TransportConfig::from_url("smtp://me%40example.com:p%40ss@mail.example.com?tls=required&timeout=5").unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.security), ("mail.example.com", 587, Security::StartTlsRequired));
+        let creds = c.credentials.unwrap();
+        assert_eq!(creds.username, "me@example.com");
+        assert_eq!(creds.secret, Secret::Password("p@ss".into()));
+        assert_eq!(c.timeouts.command, Duration::from_secs(5));
+        let c = TransportConfig::from_url("smtps://host").unwrap();
+        assert_eq!((c.port, c.security), (465, Security::ImplicitTls));
+        assert!(TransportConfig::from_url("http://host").is_err());
+        assert!(TransportConfig::from_url("smtp://host?bogus=1").is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let c = TransportConfig::new("h", 25).credentials(Credentials::password("u", "hunter2"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

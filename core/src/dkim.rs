@@ -1,0 +1,126 @@
+//! DKIM signing with mail-auth: RSA-SHA256 or Ed25519-SHA256, relaxed/relaxed, PKCS#8 or
+//! PKCS#1 keys in PEM.
+
+use std::fmt;
+use std::sync::Arc;
+
+use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
+use mail_auth::common::headers::HeaderWriter;
+use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::PrivateKeyDer;
+
+use crate::error::{Error, ErrorKind, Result, Stage};
+
+/// The headers signed by default (only those present in a message end up in `h=`).
+pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "Sender",
+    "Reply-To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "To",
+    "Cc",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "In-Reply-To",
+    "References",
+];
+
+enum Signer {
+    Rsa(DkimSigner<RsaKey<Sha256>, Done>),
+    Ed25519(DkimSigner<Ed25519Key, Done>),
+}
+
+/// A ready signer: the key is parsed once, when the config is made.
+#[derive(Clone)]
+pub struct DkimConfig {
+    pub domain: String,
+    pub selector: String,
+    signer: Arc<Signer>,
+}
+
+impl fmt::Debug for DkimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DkimConfig")
+            .field("domain", &self.domain)
+            .field("selector", &self.selector)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DkimConfig {
+    /// `private_key_pem`: `BEGIN PRIVATE KEY` (PKCS#8, RSA or Ed25519) or `BEGIN RSA PRIVATE KEY`.
+    /// `identity` is the optional `i=` tag; `headers` defaults to [`DEFAULT_SIGNED_HEADERS`].
+    pub fn new(
+        domain: &str,
+        selector: &str,
+        private_key_pem: &str,
+        identity: Option<&str>,
+        headers: Option<&[String]>,
+    ) -> Result<Self> {
+        for (field, value) in [("dkim domain", domain), ("dkim selector", selector)] {
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+                return Err(Error::invalid(format!("{field} {value:?} is not a valid DNS name")));
+            }
+        }
+        let bad_key = |why: String| Error::invalid(format!("dkim private key: {why}"));
+        let key = PrivateKeyDer::from_pem_slice(private_key_pem.as_bytes())
+            .map_err(|e| bad_key(format!("not a PEM private key ({e})")))?;
+        let names: Vec<String> = match headers {
+            Some(h) => h.to_vec(),
+            None => DEFAULT_SIGNED_HEADERS.iter().map(|h| h.to_string()).collect(),
+        };
+        macro_rules! signer {
+            ($key:expr) => {{
+                let s = DkimSigner::from_key($key)
+                    .domain(domain)
+                    .selector(selector)
+                    .headers(names.clone())
+                    .header_canonicalization(Canonicalization::Relaxed)
+                    .body_canonicalization(Canonicalization::Relaxed);
+                match identity {
+                    Some(i) => s.agent_user_identifier(i),
+                    None => s,
+                }
+            }};
+        }
+        let signer = match &key {
+            PrivateKeyDer::Pkcs1(_) => Signer::Rsa(signer!(RsaKey::<Sha256>::from_key_der(key.clone_key())
+                .map_err(|e| bad_key(e.to_string()))?)),
+            PrivateKeyDer::Pkcs8(der) => match RsaKey::<Sha256>::from_key_der(key.clone_key()) {
+                Ok(rsa) => Signer::Rsa(signer!(rsa)),
+                Err(_) => Signer::Ed25519(signer!(Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_pkcs8_der())
+                    .map_err(|e| bad_key(format!("neither RSA nor Ed25519: {e}")))?)),
+            },
+            _ => return Err(bad_key("unsupported key type (RSA or Ed25519 expected)".into())),
+        };
+        Ok(DkimConfig {
+            domain: domain.to_string(),
+            selector: selector.to_string(),
+            signer: Arc::new(signer),
+        })
+    }
+
+    /// The `DKIM-Signature:` header line (with CRLF) for a complete message.
+    pub fn signature_header(&self, message: &[u8]) -> Result<String> {
+        let signature = match &*self.signer {
+            Signer::Rsa(s) => s.sign(message),
+            Signer::Ed25519(s) => s.sign(message),
+        };
+        signature
+            .map(|s| s.to_header())
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, Stage::Build, format!("dkim signing failed: {e}")))
+    }
+
+    /// Returns the message with its signature prepended.
+    pub fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>> {
+        let header = self.signature_header(&message)?;
+        let mut out = Vec::with_capacity(header.len() + message.len());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&message);
+        Ok(out)
+    }
+}

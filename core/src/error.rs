@@ -1,0 +1,195 @@
+//! One error taxonomy for every binding: what went wrong (`ErrorKind`), where (`Stage`), and
+//! what the server said (code, enhanced status, text, refused recipients).
+
+use std::fmt;
+
+use crate::reply::{EnhancedStatus, Reply};
+
+/// What kind of failure this is; bindings map these to their host's exception types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// TCP connect failed or the peer closed the connection.
+    Connection,
+    /// A connect, handshake, greeting or command exceeded its timeout.
+    Timeout,
+    /// TLS handshake or certificate verification failed, or STARTTLS was required but not offered.
+    Tls,
+    /// The server refused the credentials or offers no usable mechanism.
+    Auth,
+    /// MAIL FROM was refused.
+    SenderRefused,
+    /// Every recipient was refused.
+    RecipientsRefused,
+    /// DATA or the message content was refused.
+    DataRefused,
+    /// The message is larger than the server's SIZE limit (refused before DATA).
+    MessageTooLarge,
+    /// An unexpected reply or a capability the server lacks.
+    Protocol,
+    /// The caller's input is invalid; nothing was sent.
+    InvalidInput,
+    /// A local I/O error (reading an attachment, a CA file, a socket).
+    Io,
+}
+
+/// The step of the SMTP session that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Building or validating the message and configuration, before any I/O.
+    Build,
+    Connect,
+    Greeting,
+    Ehlo,
+    StartTls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+    /// Sending the content and waiting for the reply to the final dot.
+    Message,
+    /// Any other command (NOOP, RSET, VRFY, QUIT or a raw command).
+    Command,
+}
+
+impl Stage {
+    /// The SMTP verb (or pseudo-command) of this stage, as Nodemailer's `err.command` shows it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Stage::Build => "API",
+            Stage::Connect => "CONN",
+            Stage::Greeting => "GREETING",
+            Stage::Ehlo => "EHLO",
+            Stage::StartTls => "STARTTLS",
+            Stage::Auth => "AUTH",
+            Stage::Mail => "MAIL FROM",
+            Stage::Rcpt => "RCPT TO",
+            Stage::Data => "DATA",
+            Stage::Message => "DATA",
+            Stage::Command => "CMD",
+        }
+    }
+}
+
+/// A recipient the server refused, with its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRecipient {
+    pub address: String,
+    pub code: u16,
+    pub enhanced: Option<EnhancedStatus>,
+    pub text: String,
+}
+
+/// Every failure polymailer reports. Secrets never appear in it.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    stage: Stage,
+    message: String,
+    reply: Option<Reply>,
+    rejected: Vec<RejectedRecipient>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, stage: Stage, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            stage,
+            message: message.into(),
+            reply: None,
+            rejected: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// Bad input, refused before any I/O; the message names the field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, Stage::Build, message)
+    }
+
+    /// A server reply that ended the step `stage`.
+    pub fn from_reply(kind: ErrorKind, stage: Stage, reply: Reply) -> Self {
+        let message = format!("{} failed: {}", stage.command(), reply.one_line());
+        Error {
+            reply: Some(reply),
+            ..Error::new(kind, stage, message)
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_rejected(mut self, rejected: Vec<RejectedRecipient>) -> Self {
+        self.rejected = rejected;
+        self
+    }
+
+    pub(crate) fn at_stage(mut self, stage: Stage) -> Self {
+        self.stage = stage;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// The human-readable description (without the server reply's code prefix).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The server reply that caused this error, if any.
+    pub fn reply(&self) -> Option<&Reply> {
+        self.reply.as_ref()
+    }
+
+    /// The SMTP reply code, if a server reply caused this error.
+    pub fn code(&self) -> Option<u16> {
+        self.reply.as_ref().map(|r| r.code)
+    }
+
+    pub fn enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.reply.as_ref().and_then(|r| r.enhanced)
+    }
+
+    /// The recipients refused (for `RecipientsRefused`, all of them).
+    pub fn rejected(&self) -> &[RejectedRecipient] {
+        &self.rejected
+    }
+
+    /// Worth retrying later: a 4xx reply, a timeout or a dropped connection.
+    pub fn is_transient(&self) -> bool {
+        match self.code() {
+            Some(code) => (400..500).contains(&code),
+            None => matches!(self.kind, ErrorKind::Connection | ErrorKind::Timeout | ErrorKind::Io),
+        }
+    }
+
+    /// Retrying the same thing will fail again: a 5xx reply or invalid input.
+    pub fn is_permanent(&self) -> bool {
+        match self.code() {
+            Some(code) => code >= 500,
+            None => matches!(self.kind, ErrorKind::InvalidInput | ErrorKind::MessageTooLarge),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

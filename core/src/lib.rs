@@ -1,0 +1,40 @@
+//! polymailer: one SMTP sending engine for Rust, Python, Node.js and PHP.
+//!
+//! ```no_run
+//! use polymailer::{Mailer, Message, Mailbox, TransportConfig, Credentials};
+//! let mailer = Mailer::new(
+//!     TransportConfig::new("smtp.example.com", 587).credentials(Credentials::password("me", "secret")),
+//! )?;
+//! let mut msg = Message::new();
+//! msg.from = Some(Mailbox::parse("\"Me\" <me@example.com>")?);
+//! msg.to.push(Mailbox::parse("you@example.com")?);
+//! msg.subject = Some("Hello".into());
+//! msg.text = Some("Hi there".into());
+//! let report = mailer.send_blocking(&msg)?;
+//! println!("{} accepted: {:?}", report.response.one_line(), report.accepted);
+//! # Ok::<(), polymailer::Error>(())
+//! ```
+
+pub mod address;
+pub mod config;
+pub mod connection;
+pub mod dkim;
+pub mod error;
+pub mod extensions;
+pub mod mailer;
+pub mod message;
+pub mod reply;
+pub mod runtime;
+pub mod tls;
+pub mod transcript;
+
+pub use address::Mailbox;
+pub use config::{AuthMechanism, Credentials, PoolConfig, RateLimit, Secret, Security, Timeouts, TlsOptions, TlsVersion, TransportConfig};
+pub use connection::{Connection, SendReport};
+pub use dkim::DkimConfig;
+pub use error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
+pub use extensions::Extensions;
+pub use mailer::Mailer;
+pub use message::{Attachment, Content, Envelope, Message, Prepared, Priority, RawMessage};
+pub use reply::{EnhancedStatus, Reply};
+pub use transcript::{Direction, Transcript};

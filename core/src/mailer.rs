@@ -1,0 +1,213 @@
+//! `Mailer`: the high-level sender. Reuses connections, bounds how many are open at once,
+//! signs with DKIM, honours a rate limit, and retries once when a reused connection had gone
+//! stale before the server accepted anything.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+
+use crate::config::{Security, TransportConfig};
+use crate::connection::{Connection, SendReport};
+use crate::error::{Error, ErrorKind, Result, Stage};
+use crate::message::{Message, Prepared, RawMessage};
+use crate::runtime;
+
+struct Shared {
+    config: Arc<TransportConfig>,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+    rate: Option<tokio::sync::Mutex<VecDeque<tokio::time::Instant>>>,
+}
+
+/// Sends messages over a pool of at most `config.pool.max_connections` open connections.
+/// Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Mailer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("config", &self.shared.config).finish()
+    }
+}
+
+impl Mailer {
+    /// Validates the config (refusing plain-text AUTH to a remote host) without connecting.
+    pub fn new(config: TransportConfig) -> Result<Mailer> {
+        config.validate()?;
+        if config.credentials.is_some()
+            && config.security == Security::None
+            && !config.allow_insecure_auth
+            && !config.host_is_loopback()
+        {
+            return Err(Error::invalid(format!(
+                "refusing to send credentials in plain text to {}: use STARTTLS or implicit TLS, or allow insecure auth explicitly",
+                config.host
+            )));
+        }
+        if config.security != Security::None {
+            crate::tls::client_config(&config.tls)?;
+        }
+        let max = config.pool.max_connections;
+        Ok(Mailer {
+            shared: Arc::new(Shared {
+                rate: config.rate_limit.map(|_| tokio::sync::Mutex::new(VecDeque::new())),
+                config: Arc::new(config),
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(max),
+            }),
+        })
+    }
+
+    pub fn from_url(url: &str) -> Result<Mailer> {
+        Mailer::new(TransportConfig::from_url(url)?)
+    }
+
+    pub fn config(&self) -> &TransportConfig {
+        &self.shared.config
+    }
+
+    /// Builds (validating everything before any I/O) and sends.
+    pub async fn send(&self, message: &Message) -> Result<SendReport> {
+        let prepared = message.build()?;
+        self.send_prepared(prepared).await
+    }
+
+    pub async fn send_raw(&self, message: &RawMessage) -> Result<SendReport> {
+        let prepared = message.prepare()?;
+        self.send_prepared(prepared).await
+    }
+
+    /// Sends bytes with their envelope, DKIM-signing them first when configured.
+    pub async fn send_prepared(&self, mut prepared: Prepared) -> Result<SendReport> {
+        if let Some(dkim) = &self.shared.config.dkim {
+            prepared.bytes = dkim.sign(std::mem::take(&mut prepared.bytes))?;
+        }
+        self.wait_for_rate().await;
+        let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
+        let (mut conn, reused) = match self.take_idle() {
+            Some(c) => (c, true),
+            None => (Connection::open(self.shared.config.clone()).await?, false),
+        };
+        let mut result = conn.send(&prepared).await;
+        if reused {
+            if let Err(e) = &result {
+                // An idle connection the server closed fails at MAIL before anything was accepted.
+                let stale = e.stage() == Stage::Mail
+                    && matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
+                    || e.code() == Some(421) && e.stage() == Stage::Mail;
+                if stale {
+                    conn = Connection::open(self.shared.config.clone()).await?;
+                    result = conn.send(&prepared).await;
+                }
+            }
+        }
+        self.put_back(conn).await;
+        result
+    }
+
+    /// Sends each message, up to `max_connections` at a time; one result per message, in order.
+    pub async fn send_many(&self, messages: Vec<Message>) -> Vec<Result<SendReport>> {
+        let handles: Vec<_> = messages
+            .into_iter()
+            .map(|m| {
+                let mailer = self.clone();
+                runtime::get().spawn(async move { mailer.send(&m).await })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(h.await.unwrap_or_else(|e| Err(Error::new(ErrorKind::Io, Stage::Build, format!("send task failed: {e}")))));
+        }
+        out
+    }
+
+    /// Connects, says hello, upgrades to TLS and authenticates as configured, then quits.
+    pub async fn verify(&self) -> Result<()> {
+        let conn = Connection::open(self.shared.config.clone()).await?;
+        conn.quit().await;
+        Ok(())
+    }
+
+    /// True when no send is under way.
+    pub fn is_idle(&self) -> bool {
+        self.shared.permits.available_permits() == self.shared.config.pool.max_connections
+    }
+
+    /// Number of open idle connections.
+    pub fn idle_connections(&self) -> usize {
+        self.shared.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// QUITs every idle connection.
+    pub async fn close(&self) {
+        let conns: Vec<Connection> = std::mem::take(&mut *self.shared.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for c in conns {
+            c.quit().await;
+        }
+    }
+
+    pub fn send_blocking(&self, message: &Message) -> Result<SendReport> {
+        runtime::block_on(self.send(message))
+    }
+
+    pub fn send_raw_blocking(&self, message: &RawMessage) -> Result<SendReport> {
+        runtime::block_on(self.send_raw(message))
+    }
+
+    pub fn send_many_blocking(&self, messages: Vec<Message>) -> Vec<Result<SendReport>> {
+        runtime::block_on(self.send_many(messages))
+    }
+
+    pub fn verify_blocking(&self) -> Result<()> {
+        runtime::block_on(self.verify())
+    }
+
+    pub fn close_blocking(&self) {
+        runtime::block_on(self.close())
+    }
+
+    fn take_idle(&self) -> Option<Connection> {
+        let idle_timeout = self.shared.config.pool.idle_timeout;
+        let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(c) = idle.pop() {
+            if c.is_usable() && c.last_used.elapsed() < idle_timeout {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    async fn put_back(&self, conn: Connection) {
+        let max_messages = self.shared.config.pool.max_messages;
+        if !conn.is_usable() {
+            return;
+        }
+        if max_messages > 0 && conn.messages_sent() >= max_messages {
+            conn.quit().await;
+            return;
+        }
+        self.shared.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+    }
+
+    async fn wait_for_rate(&self) {
+        let (Some(limit), Some(rate)) = (self.shared.config.rate_limit, &self.shared.rate) else {
+            return;
+        };
+        let mut sent = rate.lock().await;
+        loop {
+            let now = tokio::time::Instant::now();
+            while sent.front().is_some_and(|&t| now.duration_since(t) >= limit.per) {
+                sent.pop_front();
+            }
+            if sent.len() < limit.messages.max(1) as usize {
+                sent.push_back(now);
+                return;
+            }
+            let oldest = *sent.front().expect("non-empty");
+            tokio::time::sleep_until(oldest + limit.per).await;
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! The message model, built to RFC 5322 bytes with lettre's builder, and raw messages built
+//! elsewhere (a stdlib `email` object, Nodemailer's `raw`) with their envelope.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment as LettreAttachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
+
+use crate::address::{self, check_no_control, Mailbox};
+use crate::error::{Error, Result};
+
+/// Where an attachment's bytes come from. Paths are read when the message is built, so an
+/// unreadable path fails before any connection is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub content: Content,
+    /// Defaults to the path's file name.
+    pub filename: Option<String>,
+    /// Defaults to a guess from the file name, else `application/octet-stream`.
+    pub content_type: Option<String>,
+    /// Set for an inline part referenced from HTML as `cid:<content_id>`.
+    pub content_id: Option<String>,
+}
+
+impl Attachment {
+    pub fn bytes(filename: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        Attachment {
+            content: Content::Bytes(content.into()),
+            filename: Some(filename.into()),
+            content_type: None,
+            content_id: None,
+        }
+    }
+
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        Attachment {
+            content: Content::Path(path.into()),
+            filename: None,
+            content_type: None,
+            content_id: None,
+        }
+    }
+
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Makes it an inline part with this Content-ID (without angle brackets).
+    pub fn inline(mut self, content_id: impl Into<String>) -> Self {
+        self.content_id = Some(content_id.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    High,
+    Normal,
+    Low,
+}
+
+/// SMTP envelope: MAIL FROM (`None` is the null sender `<>`), RCPT TO, and extension
+/// parameters (e.g. `RET=HDRS`, `NOTIFY=SUCCESS`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Envelope {
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub mail_params: Vec<String>,
+    pub rcpt_params: Vec<String>,
+}
+
+impl Envelope {
+    pub fn new(from: Option<String>, to: Vec<String>) -> Self {
+        Envelope {
+            from,
+            to,
+            ..Default::default()
+        }
+    }
+
+    /// Validates the addresses and puts their domains in punycode.
+    pub fn to_wire(&self) -> Result<Envelope> {
+        let from = match &self.from {
+            Some(f) if !f.is_empty() => {
+                address::validate_address("envelope from", f)?;
+                Some(address::to_wire(f))
+            }
+            _ => None,
+        };
+        if self.to.is_empty() {
+            return Err(Error::invalid("no recipients: give at least one To, Cc or Bcc address"));
+        }
+        let mut to = Vec::with_capacity(self.to.len());
+        for r in &self.to {
+            address::validate_address("envelope recipient", r)?;
+            to.push(address::to_wire(r));
+        }
+        for p in self.mail_params.iter().chain(&self.rcpt_params) {
+            check_no_control("envelope parameter", p)?;
+            if p.is_empty() || p.contains(' ') {
+                return Err(Error::invalid(format!("envelope parameter {p:?} must be one word")));
+            }
+        }
+        Ok(Envelope {
+            from,
+            to,
+            mail_params: self.mail_params.clone(),
+            rcpt_params: self.rcpt_params.clone(),
+        })
+    }
+}
+
+/// A message ready for the wire: its bytes, the envelope, and its Message-ID.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    pub envelope: Envelope,
+    pub message_id: Option<String>,
+}
+
+/// A message described field by field; [`Message::build`] turns it into bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    pub from: Option<Mailbox>,
+    pub sender: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Envelope recipients only: never written to the headers.
+    pub bcc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// Extra headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Generated when absent (`<random@from-domain>`), and returned in the report.
+    pub message_id: Option<String>,
+    pub date: Option<SystemTime>,
+    pub priority: Option<Priority>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Overrides the envelope derived from the headers.
+    pub envelope: Option<Envelope>,
+}
+
+impl Message {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The envelope: the explicit one, or MAIL FROM from Sender/From and RCPT TO from
+    /// To + Cc + Bcc, de-duplicated.
+    pub fn envelope(&self) -> Result<Envelope> {
+        if let Some(e) = &self.envelope {
+            return e.to_wire();
+        }
+        let from = self.sender.as_ref().or(self.from.as_ref()).map(|m| m.address.clone());
+        let to = dedup(self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()));
+        Envelope::new(from, to).to_wire()
+    }
+
+    /// Validates every field and builds the RFC 5322 bytes. Reads attachment paths.
+    pub fn build(&self) -> Result<Prepared> {
+        let from = self
+            .from
+            .as_ref()
+            .ok_or_else(|| Error::invalid("from: a sender address is required"))?;
+        let envelope = self.envelope()?;
+        let mailbox = |field: &str, m: &Mailbox| -> Result<LettreMailbox> {
+            m.validate(field)?;
+            let wire = address::to_wire(&m.address);
+            let addr = wire
+                .parse()
+                .map_err(|e| Error::invalid(format!("{field}: invalid address {:?}: {e}", m.address)))?;
+            Ok(LettreMailbox::new(m.name.clone(), addr))
+        };
+
+        let mut b = lettre::Message::builder()
+            .envelope(lettre::address::Envelope::new(None, vec!["envelope@invalid.invalid".parse().expect("static")]).expect("static"))
+            .from(mailbox("from", from)?);
+        if let Some(s) = &self.sender {
+            b = b.sender(mailbox("sender", s)?);
+        }
+        for m in &self.to {
+            b = b.to(mailbox("to", m)?);
+        }
+        for m in &self.cc {
+            b = b.cc(mailbox("cc", m)?);
+        }
+        for m in &self.bcc {
+            m.validate("bcc")?;
+        }
+        for m in &self.reply_to {
+            b = b.reply_to(mailbox("reply-to", m)?);
+        }
+        if let Some(subject) = &self.subject {
+            check_no_control("subject", subject)?;
+            b = b.subject(subject.clone());
+        }
+        let message_id = match &self.message_id {
+            Some(id) => angle(&check_id("message-id", id)?),
+            None => generate_message_id(&from.address),
+        };
+        b = b.message_id(Some(message_id.clone()));
+        b = b.date(self.date.unwrap_or_else(SystemTime::now));
+        if let Some(id) = &self.in_reply_to {
+            b = b.in_reply_to(angle(&check_id("in-reply-to", id)?));
+        }
+        if !self.references.is_empty() {
+            let refs: Result<Vec<String>> = self.references.iter().map(|r| check_id("references", r).map(|r| angle(&r))).collect();
+            b = b.references(refs?.join(" "));
+        }
+        if let Some(p) = self.priority {
+            let (x, ms, importance) = match p {
+                Priority::High => ("1 (Highest)", "High", "High"),
+                Priority::Normal => ("3 (Normal)", "Normal", "Normal"),
+                Priority::Low => ("5 (Lowest)", "Low", "Low"),
+            };
+            for (name, value) in [("X-Priority", x), ("X-MSMail-Priority", ms), ("Importance", importance)] {
+                b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string()));
+            }
+        }
+        for (name, value) in &self.headers {
+            b = b.raw_header(custom_header(name, value)?);
+        }
+
+        let body = self.body()?;
+        let msg = match body {
+            Part::Single(p) => b.singlepart(p),
+            Part::Multi(p) => b.multipart(p),
+        }
+        .map_err(|e| Error::invalid(format!("message: {e}")))?;
+        Ok(Prepared {
+            bytes: msg.formatted(),
+            envelope,
+            message_id: Some(message_id),
+        })
+    }
+
+    /// text / html / alternative, wrapped in related for inline parts and mixed for attachments.
+    fn body(&self) -> Result<Part> {
+        let text = self.text.as_ref().map(|t| SinglePart::plain(t.clone()));
+        let html = self.html.as_ref().map(|h| SinglePart::html(h.clone()));
+        let mut inline = Vec::new();
+        let mut attached = Vec::new();
+        for a in &self.attachments {
+            let part = attachment_part(a)?;
+            if a.content_id.is_some() {
+                inline.push(part);
+            } else {
+                attached.push(part);
+            }
+        }
+        let main = match (text, html) {
+            (Some(t), Some(h)) => {
+                let html_side = wrap(MultiPart::related(), Part::Single(h), inline.drain(..));
+                Part::Multi(match html_side {
+                    Part::Single(h) => MultiPart::alternative().singlepart(t).singlepart(h),
+                    Part::Multi(r) => MultiPart::alternative().singlepart(t).multipart(r),
+                })
+            }
+            (None, Some(h)) => wrap(MultiPart::related(), Part::Single(h), inline.drain(..)),
+            (Some(t), None) => Part::Single(t),
+            (None, None) => Part::Single(SinglePart::plain(String::new())),
+        };
+        // Inline parts without HTML to reference them are plain attachments.
+        attached.splice(0..0, inline);
+        Ok(wrap(MultiPart::mixed(), main, attached.into_iter()))
+    }
+}
+
+enum Part {
+    Single(SinglePart),
+    Multi(MultiPart),
+}
+
+fn wrap(kind: lettre::message::MultiPartBuilder, first: Part, rest: impl Iterator<Item = SinglePart>) -> Part {
+    let mut rest = rest.peekable();
+    if rest.peek().is_none() {
+        return first;
+    }
+    let mut multi = match first {
+        Part::Single(p) => kind.singlepart(p),
+        Part::Multi(p) => kind.multipart(p),
+    };
+    for p in rest {
+        multi = multi.singlepart(p);
+    }
+    Part::Multi(multi)
+}
+
+fn attachment_part(a: &Attachment) -> Result<SinglePart> {
+    let (bytes, path_name) = match &a.content {
+        Content::Bytes(b) => (b.clone(), None),
+        Content::Path(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| Error::invalid(format!("attachment {}: {e}", p.display())).with_source(e))?;
+            (bytes, p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        }
+    };
+    let filename = a.filename.clone().or(path_name).unwrap_or_else(|| "attachment".into());
+    check_no_control("attachment filename", &filename)?;
+    let ct = a.content_type.clone().unwrap_or_else(|| guess_content_type(&filename).to_string());
+    check_no_control("attachment content type", &ct)?;
+    let ct = ContentType::parse(&ct).map_err(|_| Error::invalid(format!("attachment content type {ct:?} is not a MIME type")))?;
+    Ok(match &a.content_id {
+        Some(cid) => {
+            check_no_control("content id", cid)?;
+            let cid = cid.trim_start_matches('<').trim_end_matches('>').to_string();
+            LettreAttachment::new_inline_with_name(cid, filename).body(bytes, ct)
+        }
+        None => LettreAttachment::new(filename).body(bytes, ct),
+    })
+}
+
+/// A content type from a file name's extension.
+pub fn guess_content_type(filename: &str) -> &'static str {
+    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "text" | "log" => "text/plain",
+        "htm" | "html" => "text/html",
+        "csv" => "text/csv",
+        "ics" => "text/calendar",
+        "css" => "text/css",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        "eml" => "message/rfc822",
+        _ => "application/octet-stream",
+    }
+}
+
+fn custom_header(name: &str, value: &str) -> Result<HeaderValue> {
+    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
+        return Err(Error::invalid(format!("header name {name:?} is not a valid field name")));
+    }
+    check_no_control(&format!("header {name}"), value)?;
+    Ok(HeaderValue::new(HeaderName::new_from_ascii(name.to_string()).map_err(|_| Error::invalid(format!("header name {name:?} is not a valid field name")))?, value.to_string()))
+}
+
+fn check_id(field: &str, id: &str) -> Result<String> {
+    check_no_control(field, id)?;
+    let id = id.trim();
+    if id.is_empty() || id.contains(char::is_whitespace) && !id.starts_with('<') {
+        return Err(Error::invalid(format!("{field} {id:?} is not a message id")));
+    }
+    Ok(id.to_string())
+}
+
+fn angle(id: &str) -> String {
+    if id.starts_with('<') {
+        id.to_string()
+    } else {
+        format!("<{id}>")
+    }
+}
+
+/// `<time.random@domain-of-from>`, as Nodemailer makes them.
+pub fn generate_message_id(from: &str) -> String {
+    let domain = address::domain_of(&address::to_wire(from)).unwrap_or("localhost").to_string();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("<{:x}.{:016x}@{}>", nanos, fastrand::u64(..), domain.trim_start_matches('[').trim_end_matches(']'))
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|a| seen.insert(a.to_ascii_lowercase())).collect()
+}
+
+/// Bytes built elsewhere. Without an envelope, it is derived from the headers the way smtplib's
+/// `send_message` does: the last Resent-* block if any, else Sender/From and To+Cc+Bcc.
+/// Bcc and Resent-Bcc are always stripped from the bytes sent.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    pub bytes: Vec<u8>,
+    pub envelope: Option<Envelope>,
+}
+
+impl RawMessage {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        RawMessage {
+            bytes: bytes.into(),
+            envelope: None,
+        }
+    }
+
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = Some(envelope);
+        self
+    }
+
+    pub fn prepare(&self) -> Result<Prepared> {
+        let fields = header_fields(&self.bytes);
+        let get_all = |name: &str| -> Vec<&str> {
+            fields.iter().filter(|f| f.name.eq_ignore_ascii_case(name)).map(|f| f.value.as_str()).collect()
+        };
+        let envelope = match &self.envelope {
+            Some(e) => e.to_wire()?,
+            None => {
+                let resent = !get_all("Resent-Date").is_empty() || !get_all("Resent-From").is_empty();
+                let prefix = if resent { "Resent-" } else { "" };
+                let first_list = |name: &str| -> Result<Option<String>> {
+                    // With several Resent blocks, the newest is first in the header section.
+                    match get_all(&format!("{prefix}{name}")).first() {
+                        Some(v) => Ok(address::parse_list(v)?.into_iter().next().map(|m| m.address)),
+                        None => Ok(None),
+                    }
+                };
+                let from = match first_list("Sender")? {
+                    Some(s) => Some(s),
+                    None => first_list("From")?,
+                };
+                let mut to = Vec::new();
+                for name in ["To", "Cc", "Bcc"] {
+                    let values = get_all(&format!("{prefix}{name}"));
+                    let values = if resent { values.into_iter().take(1).collect() } else { values };
+                    for v in values {
+                        to.extend(address::parse_list(v)?.into_iter().map(|m| m.address));
+                    }
+                }
+                Envelope::new(from, dedup(to.into_iter())).to_wire()?
+            }
+        };
+        let message_id = get_all("Message-ID").first().map(|v| v.trim().to_string());
+        Ok(Prepared {
+            bytes: strip_headers(&self.bytes, &fields, &["Bcc", "Resent-Bcc"]),
+            envelope,
+            message_id,
+        })
+    }
+}
+
+struct HeaderField {
+    name: String,
+    value: String,
+    start: usize,
+    end: usize,
+}
+
+/// The header fields (unfolded values) with their byte ranges.
+fn header_fields(bytes: &[u8]) -> Vec<HeaderField> {
+    let mut fields: Vec<HeaderField> = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.is_empty() {
+            break;
+        }
+        if matches!(content[0], b' ' | b'\t') {
+            if let Some(last) = fields.last_mut() {
+                last.value.push_str(&String::from_utf8_lossy(content));
+                last.end = end;
+            }
+        } else if let Some(colon) = content.iter().position(|&b| b == b':') {
+            fields.push(HeaderField {
+                name: String::from_utf8_lossy(&content[..colon]).trim().to_string(),
+                value: String::from_utf8_lossy(&content[colon + 1..]).trim().to_string(),
+                start: pos,
+                end,
+            });
+        } else {
+            break;
+        }
+        pos = end;
+    }
+    fields
+}
+
+fn strip_headers(bytes: &[u8], fields: &[HeaderField], names: &[&str]) -> Vec<u8> {
+    let drop: Vec<&HeaderField> = fields.iter().filter(|f| names.iter().any(|n| f.name.eq_ignore_ascii_case(n))).collect();
+    if drop.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut pos = 0;
+    for f in drop {
+        out.extend_from_slice(&bytes[pos..f.start]);
+        pos = f.end;
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mb(a: &str) -> Mailbox {
+        Mailbox::new(None, a)
+    }
+
+    #[test]
+    fn builds_with_bcc_only_in_envelope() {
+        let m = Message {
+            from: Some(Mailbox::new(Some("Ann".into()), "ann@example.com")),
+            to: vec![mb("bob@example.com")],
+            bcc: vec![mb("secret@example.com"), mb("BOB@example.com")],
+            subject: Some("Grüße".into()),
+            text: Some("hi".into()),
+            ..Default::default()
+        };
+        let p = m.build().unwrap();
+        let text = String::from_utf8(p.bytes).unwrap();
+        assert!(!text.to_lowercase().contains("secret@"), "{text}");
+        assert!(text.contains("Subject: =?utf-8?"), "{text}");
+        assert_eq!(p.envelope.to, ["bob@example.com", "secret@example.com"]);
+        assert_eq!(p.envelope.from.as_deref(), Some("ann@example.com"));
+        assert!(p.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn refuses_injection_and_bad_paths() {
+        let base = Message {
+            from: Some(mb("a@example.com")),
+            to: vec![mb("b@example.com")],
+            ..Default::default()
+        };
+        let mut m = base.clone();
+        m.subject = Some("x\r\nBcc: evil@example.com".into());
+        assert_eq!(m.build().unwrap_err().kind(), crate::ErrorKind::InvalidInput);
+        let mut m = base.clone();
+        m.headers.push(("X-Test".into(), "a\nb".into()));
+        assert!(m.build().is_err());
+        let mut m = base.clone();
+        m.attachments.push(Attachment::path("/nonexistent/file.pdf"));
+        assert!(m.build().unwrap_err().to_string().contains("/nonexistent/file.pdf"));
+    }
+
+    #[test]
+    fn raw_envelope_from_headers() {
+        let raw = b"From: a@example.com\r\nTo: b@example.com, \"C\" <c@example.com>\r\nBcc: d@example.com,\r\n e@example.com\r\nSubject: x\r\n\r\nBcc: body stays\r\n";
+        let p = RawMessage::new(raw.to_vec()).prepare().unwrap();
+        assert_eq!(p.envelope.to, ["b@example.com", "c@example.com", "d@example.com", "e@example.com"]);
+        assert_eq!(
+            String::from_utf8(p.bytes).unwrap(),
+            "From: a@example.com\r\nTo: b@example.com, \"C\" <c@example.com>\r\nSubject: x\r\n\r\nBcc: body stays\r\n"
+        );
+    }
+}

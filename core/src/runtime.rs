@@ -1,0 +1,44 @@
+//! One tokio runtime per process, built on first use and rebuilt in a forked child
+//! (Python multiprocessing and PHP-FPM fork after import).
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use tokio::runtime::{Builder, Runtime};
+
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+/// The process's runtime. A child after `fork` gets a fresh one; the parent's is leaked there
+/// because its worker threads did not survive the fork.
+pub fn get() -> &'static Runtime {
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    match *slot {
+        Some((owner, rt)) if owner == pid => rt,
+        _ => {
+            let rt = Builder::new_multi_thread()
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+                .thread_name("polymailer")
+                .enable_all()
+                .build()
+                .expect("failed to build the polymailer tokio runtime");
+            let rt: &'static Runtime = Box::leak(Box::new(rt));
+            *slot = Some((pid, rt));
+            rt
+        }
+    }
+}
+
+/// Runs a future to completion from synchronous code (not from inside the runtime).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    get().block_on(future)
+}
+
+/// Spawns a future on the runtime.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    get().spawn(future)
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""aiosmtpd capture server for polymailer's tests, shared by every language's suite.
+
+Prints "READY <port>" on stdout once listening. Each accepted message is written to OUTDIR as
+NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). Stop it by PID
+(SIGTERM).
+
+    capture_server.py --outdir DIR [--port 0] [--starttls|--implicit-tls] --certs DIR
+                      [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...]
+"""
+
+import argparse
+import base64
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Capture:
+    def __init__(self, outdir, refuse, users):
+        self.outdir = outdir
+        self.refuse = {a.lower() for a in refuse}
+        self.users = users
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        base = os.path.join(self.outdir, "%06d" % n)
+        with open(base + ".eml", "wb") as f:
+            f.write(envelope.original_content)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "mail_options": envelope.mail_options,
+            "rcpt_tos": envelope.rcpt_tos,
+            "rcpt_options": envelope.rcpt_options,
+            "tls": session.ssl is not None,
+            "auth": session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data,
+            "helo": session.host_name,
+        }
+        # Write the metadata last and atomically: a reader that sees the .json sees the whole message.
+        with open(base + ".json.tmp", "w") as f:
+            json.dump(meta, f)
+        os.rename(base + ".json.tmp", base + ".json")
+        return "250 2.0.0 Ok: queued as %06d" % n
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) < 2:
+            return AuthResult(success=False)
+        raw = base64.b64decode(args[1]).decode()
+        fields = dict(p.split("=", 1) for p in raw.split("\x01") if "=" in p)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        ok = self.users.get(user) == token
+        return AuthResult(success=ok, auth_data=LoginPassword(user.encode(), b"") if ok else None)
+
+    def authenticator(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        return AuthResult(success=ok, auth_data=auth_data)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--outdir", required=True)
+    ap.add_argument("--certs")
+    ap.add_argument("--starttls", action="store_true")
+    ap.add_argument("--implicit-tls", action="store_true")
+    ap.add_argument("--user", action="append", default=[])
+    ap.add_argument("--require-auth", action="store_true")
+    ap.add_argument("--refuse", action="append", default=[])
+    args = ap.parse_args()
+    os.makedirs(args.outdir, exist_ok=True)
+
+    if args.port == 0:
+        import socket
+
+        s = socket.socket()
+        s.bind((args.host, 0))
+        args.port = s.getsockname()[1]
+        s.close()
+
+    ctx = None
+    if args.starttls or args.implicit_tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.path.join(args.certs, "server.pem"), os.path.join(args.certs, "server.key"))
+    users = dict(u.split(":", 1) for u in args.user)
+    handler = Capture(args.outdir, args.refuse, users)
+    kwargs = dict(
+        authenticator=handler.authenticator if users else None,
+        auth_required=args.require_auth,
+        auth_require_tls=False,
+        enable_SMTPUTF8=True,
+    )
+    if args.starttls:
+        kwargs["tls_context"] = ctx
+    controller = Controller(
+        handler,
+        hostname=args.host,
+        port=args.port,
+        server_hostname="capture.test",
+        ssl_context=ctx if args.implicit_tls else None,
+        **kwargs,
+    )
+    controller.start()
+    print("READY %d" % args.port, flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(1):
+        if os.getppid() == 1:  # our test process died without stopping us
+            break
+    controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
