@@ -553,7 +553,12 @@ impl Connection {
             }
             self.queue("DATA");
             self.flush(Stage::Mail, t).await?;
-            self.read_reply(Stage::Mail, t).await?
+            let reply = self.read_reply(Stage::Mail, t).await?;
+            if reply.code == 421 {
+                // The server is closing: the other pipelined replies will never come.
+                return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, reply));
+            }
+            reply
         } else {
             self.flush(Stage::Mail, t).await?;
             let reply = self.read_reply(Stage::Mail, t).await?;
@@ -571,6 +576,9 @@ impl Connection {
                 self.flush(Stage::Rcpt, t).await?;
             }
             let reply = self.read_reply(Stage::Rcpt, t).await?;
+            if reply.code == 421 {
+                return Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply).with_rejected(rejected));
+            }
             if reply.is_positive() {
                 accepted.push(r.clone());
             } else {
@@ -712,6 +720,10 @@ impl Connection {
             match reply::parse(&self.rbuf[self.rpos..]) {
                 Parsed::Complete(reply, used) => {
                     self.rpos += used;
+                    if reply.code == 421 {
+                        // 421: the server is closing the connection.
+                        self.broken = true;
+                    }
                     if self.rpos == self.rbuf.len() {
                         self.rbuf.clear();
                         self.rpos = 0;

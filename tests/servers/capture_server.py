@@ -6,7 +6,7 @@ NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). 
 (SIGTERM).
 
     capture_server.py --outdir DIR [--port 0] [--starttls|--implicit-tls] --certs DIR
-                      [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...]
+                      [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...] [--size N]
 """
 
 import argparse
@@ -17,9 +17,12 @@ import signal
 import ssl
 import sys
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+warnings.filterwarnings("ignore", message="Session.login_data")
 
 
 class Capture:
@@ -42,6 +45,7 @@ class Capture:
             self.count += 1
             n = self.count
         base = os.path.join(self.outdir, "%06d" % n)
+        login = getattr(session.auth_data, "login", None)
         with open(base + ".eml", "wb") as f:
             f.write(envelope.original_content)
         meta = {
@@ -49,9 +53,10 @@ class Capture:
             "mail_options": envelope.mail_options,
             "rcpt_tos": envelope.rcpt_tos,
             "rcpt_options": envelope.rcpt_options,
-            "tls": session.ssl is not None,
-            "auth": session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data,
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+            "auth": login.decode() if isinstance(login, bytes) else login,
             "helo": session.host_name,
+            "session": "%x" % id(session),
         }
         # Write the metadata last and atomically: a reader that sees the .json sees the whole message.
         with open(base + ".json.tmp", "w") as f:
@@ -66,13 +71,13 @@ class Capture:
         fields = dict(p.split("=", 1) for p in raw.split("\x01") if "=" in p)
         user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
         ok = self.users.get(user) == token
-        return AuthResult(success=ok, auth_data=LoginPassword(user.encode(), b"") if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b"") if ok else None)
 
     def authenticator(self, server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         ok = self.users.get(auth_data.login.decode()) == auth_data.password.decode()
-        return AuthResult(success=ok, auth_data=auth_data)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
 def main():
@@ -86,6 +91,7 @@ def main():
     ap.add_argument("--user", action="append", default=[])
     ap.add_argument("--require-auth", action="store_true")
     ap.add_argument("--refuse", action="append", default=[])
+    ap.add_argument("--size", type=int, default=33554432, help="SIZE limit announced and enforced")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
 
@@ -108,6 +114,7 @@ def main():
         auth_required=args.require_auth,
         auth_require_tls=False,
         enable_SMTPUTF8=True,
+        data_size_limit=args.size,
     )
     if args.starttls:
         kwargs["tls_context"] = ctx

@@ -1,0 +1,193 @@
+//! Starts the shared real test servers (`tests/servers/`) and reads what they received.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use polymailer::{Mailbox, Message, TlsOptions, TransportConfig};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The test CA, server certificate and DKIM keys, generated once per checkout.
+pub fn certs() -> PathBuf {
+    static ONCE: Once = Once::new();
+    let dir = root().join("tests/.state/certs");
+    ONCE.call_once(|| {
+        let status = Command::new(root().join("tests/servers/make-certs.sh")).arg(&dir).status().expect("make-certs.sh");
+        assert!(status.success(), "make-certs.sh failed");
+    });
+    dir
+}
+
+pub fn python() -> PathBuf {
+    std::env::var_os("POLYMAILER_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn unique_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = root().join(format!("tests/.state/run/{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A server process, killed by PID when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub outdir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.outdir);
+    }
+}
+
+/// A message the capture server received.
+#[derive(Debug)]
+pub struct Captured {
+    pub meta: serde_json::Value,
+    pub data: Vec<u8>,
+    pub eml: PathBuf,
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+    pub fn rcpt_tos(&self) -> Vec<String> {
+        self.meta["rcpt_tos"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+    pub fn mail_from(&self) -> String {
+        self.meta["mail_from"].as_str().unwrap().to_string()
+    }
+}
+
+impl Server {
+    /// Postfix smtp-sink with the given fault flags.
+    pub fn sink(args: &[&str]) -> Server {
+        let port = free_port();
+        let bin = std::env::var("SMTP_SINK").unwrap_or_else(|_| "/usr/sbin/smtp-sink".into());
+        let child = Command::new(bin)
+            .args(["-u", "nobody"])
+            .args(args)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("256")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Debian package postfix) must be installed");
+        let server = Server {
+            child,
+            port,
+            outdir: unique_dir("sink"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The aiosmtpd capture server; `args` as `capture_server.py` takes them.
+    pub fn capture(args: &[&str]) -> Server {
+        let outdir = unique_dir("capture");
+        let mut child = Command::new(python())
+            .arg(root().join("tests/servers/capture_server.py"))
+            .arg("--outdir")
+            .arg(&outdir)
+            .arg("--certs")
+            .arg(certs())
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the venv python with aiosmtpd (make venv)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("capture server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, port, outdir }
+    }
+
+    /// Messages received so far, in order.
+    pub fn messages(&self) -> Vec<Captured> {
+        let mut metas: Vec<PathBuf> = std::fs::read_dir(&self.outdir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .unwrap_or_default();
+        metas.sort();
+        metas
+            .into_iter()
+            .map(|m| {
+                let eml = m.with_extension("eml");
+                Captured {
+                    meta: serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap(),
+                    data: std::fs::read(&eml).unwrap(),
+                    eml,
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until `n` messages arrived (the capture server writes them after replying).
+    pub fn wait_for(&self, n: usize) -> Vec<Captured> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.messages();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn config(&self) -> TransportConfig {
+        TransportConfig::new("127.0.0.1", self.port).security(polymailer::Security::None)
+    }
+}
+
+/// TLS options trusting only the test CA.
+pub fn test_ca() -> TlsOptions {
+    let mut tls = TlsOptions {
+        native_roots: false,
+        ..Default::default()
+    };
+    tls.add_ca_file(certs().join("ca.pem")).unwrap();
+    tls
+}
+
+pub fn simple_message(subject: &str) -> Message {
+    Message {
+        from: Some(Mailbox::new(Some("Sender Name".into()), "sender@example.com")),
+        to: vec![Mailbox::new(None, "rcpt@example.com")],
+        subject: Some(subject.into()),
+        text: Some(format!("Body of {subject}.\n")),
+        ..Default::default()
+    }
+}
+
+/// Runs the DKIM verifier (dkimpy) on a received message.
+pub fn dkim_verify(eml: &Path, record: &Path) -> (bool, String) {
+    let out = Command::new(python())
+        .arg(root().join("tests/tools/dkim_verify.py"))
+        .arg(eml)
+        .arg(record)
+        .output()
+        .expect("run dkim_verify.py");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
