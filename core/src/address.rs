@@ -25,7 +25,10 @@ impl Mailbox {
         match list.len() {
             1 => Ok(list.remove(0)),
             0 => Err(Error::invalid(format!("no address in {input:?}"))),
-            _ => Err(Error::invalid(format!("expected one address, found {} in {input:?}", list.len()))),
+            _ => Err(Error::invalid(format!(
+                "expected one address, found {} in {input:?}",
+                list.len()
+            ))),
         }
     }
 
@@ -41,7 +44,12 @@ impl Mailbox {
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
-            Some(name) => write!(f, "\"{}\" <{}>", name.replace('\\', "\\\\").replace('"', "\\\""), self.address),
+            Some(name) => write!(
+                f,
+                "\"{}\" <{}>",
+                name.replace('\\', "\\\\").replace('"', "\\\""),
+                self.address
+            ),
             None => f.write_str(&self.address),
         }
     }
@@ -132,7 +140,10 @@ fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err("domain label starts or ends with '-'".into());
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err("character not allowed in domain".into());
         }
     }
@@ -281,23 +292,50 @@ mod tests {
 
     #[test]
     fn parses_lists() {
-        let list = parse_list(r#""Doe, John" <john@example.com>, jane@example.org (Jane), Group: a@b.c, d@e.f;"#).unwrap();
+        let list =
+            parse_list(r#""Doe, John" <john@example.com>, jane@example.org (Jane), Group: a@b.c, d@e.f;"#).unwrap();
         let addrs: Vec<_> = list.iter().map(|m| m.address.as_str()).collect();
         assert_eq!(addrs, ["john@example.com", "jane@example.org", "a@b.c", "d@e.f"]);
         assert_eq!(list[0].name.as_deref(), Some("Doe, John"));
         assert_eq!(parse_list("undisclosed-recipients:;").unwrap(), vec![]);
-        assert_eq!(Mailbox::parse("\"Your Name\" <you@example.com>").unwrap().name.as_deref(), Some("Your Name"));
+        assert_eq!(
+            Mailbox::parse("\"Your Name\" <you@example.com>")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("Your Name")
+        );
     }
 
     #[test]
     fn validates() {
-        for bad in ["", "a", "@b.c", "a@", "a b@c.d", "a@b..c", "a@-b.c", "a@b.c\r\nRCPT TO:<x@y>", "a..b@c.d", "a<@b.c"] {
+        for bad in [
+            "",
+            "a",
+            "@b.c",
+            "a@",
+            "a b@c.d",
+            "a@b..c",
+            "a@-b.c",
+            "a@b.c\r\nRCPT TO:<x@y>",
+            "a..b@c.d",
+            "a<@b.c",
+        ] {
             assert!(validate_address("to", bad).is_err(), "{bad:?} should be refused");
         }
-        for good in ["a@b.c", "a.b+tag@sub.example.com", "user@[127.0.0.1]", "\"a b\"@c.d", "jürgen@bücher.example", "x@localhost"] {
+        for good in [
+            "a@b.c",
+            "a.b+tag@sub.example.com",
+            "user@[127.0.0.1]",
+            "\"a b\"@c.d",
+            "jürgen@bücher.example",
+            "x@localhost",
+        ] {
             validate_address("to", good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
-        assert!(Mailbox::new(Some("Evil\r\nBcc: x@y".into()), "a@b.c").validate("from").is_err());
+        assert!(Mailbox::new(Some("Evil\r\nBcc: x@y".into()), "a@b.c")
+            .validate("from")
+            .is_err());
     }
 
     #[test]

@@ -307,7 +307,11 @@ impl TransportConfig {
         let (security, default_port) = match url.scheme() {
             "smtp" => (Security::StartTlsOpportunistic, 587),
             "smtps" => (Security::ImplicitTls, 465),
-            other => return Err(Error::invalid(format!("url: unsupported scheme {other:?} (smtp or smtps)"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "url: unsupported scheme {other:?} (smtp or smtps)"
+                )))
+            }
         };
         let host = url
             .host_str()
@@ -441,8 +445,12 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        let c = TransportConfig::from_url("smtp://me%40example.com:p%40ss@mail.example.com?tls=required&timeout=5").unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.security), ("mail.example.com", 587, Security::StartTlsRequired));
+        let c = TransportConfig::from_url("smtp://me%40example.com:p%40ss@mail.example.com?tls=required&timeout=5")
+            .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.security),
+            ("mail.example.com", 587, Security::StartTlsRequired)
+        );
         let creds = c.credentials.unwrap();
         assert_eq!(creds.username, "me@example.com");
         assert_eq!(creds.secret, Secret::Password("p@ss".into()));

@@ -149,11 +149,20 @@ impl Connection {
     pub async fn connect(config: Arc<TransportConfig>) -> Result<Connection> {
         config.validate()?;
         let t = config.timeouts;
-        let target = format!("{}:{}", config.host.trim_start_matches('[').trim_end_matches(']'), config.port);
+        let target = format!(
+            "{}:{}",
+            config.host.trim_start_matches('[').trim_end_matches(']'),
+            config.port
+        );
         let addrs: Vec<_> = match tokio::time::timeout(t.connect, tokio::net::lookup_host(&target)).await {
             Err(_) => return Err(timeout_error(Stage::Connect, t.connect)),
             Ok(Err(e)) => {
-                return Err(Error::new(ErrorKind::Connection, Stage::Connect, format!("cannot resolve {}: {e}", config.host)).with_source(e))
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Connect,
+                    format!("cannot resolve {}: {e}", config.host),
+                )
+                .with_source(e))
             }
             Ok(Ok(a)) => a.collect(),
         };
@@ -176,7 +185,13 @@ impl Connection {
                 let msg = format!("cannot connect to {target}: {e}");
                 return Err(Error::new(ErrorKind::Connection, Stage::Connect, msg).with_source(e));
             }
-            (None, None) => return Err(Error::new(ErrorKind::Connection, Stage::Connect, format!("{} has no address", config.host))),
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Connect,
+                    format!("{} has no address", config.host),
+                ))
+            }
         };
         // Without it, Nagle holds each small write until the server's delayed ACK (~40 ms).
         tcp.set_nodelay(true).map_err(|e| io_error(Stage::Connect, e))?;
@@ -264,7 +279,9 @@ impl Connection {
     /// The EHLO extensions (empty before EHLO, or after HELO).
     pub fn extensions(&self) -> &Extensions {
         static EMPTY: std::sync::OnceLock<Extensions> = std::sync::OnceLock::new();
-        self.extensions.as_ref().unwrap_or_else(|| EMPTY.get_or_init(Extensions::default))
+        self.extensions
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(Extensions::default))
     }
 
     pub fn has_said_hello(&self) -> bool {
@@ -330,7 +347,11 @@ impl Connection {
     /// `starttls(context=…)`). The caller must EHLO again afterwards.
     pub async fn starttls(&mut self, options: Option<&TlsOptions>) -> Result<Reply> {
         if self.tls_active {
-            return Err(Error::new(ErrorKind::Protocol, Stage::StartTls, "TLS is already active"));
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                Stage::StartTls,
+                "TLS is already active",
+            ));
         }
         if let Some(options) = options {
             self.tls_config = Some(tls::client_config(options)?);
@@ -342,7 +363,11 @@ impl Connection {
         if self.rpos < self.rbuf.len() {
             // Bytes sent before the handshake would be trusted after it (CVE-2011-0411 class).
             self.broken = true;
-            return Err(Error::new(ErrorKind::Protocol, Stage::StartTls, "server sent data after its STARTTLS reply"));
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                Stage::StartTls,
+                "server sent data after its STARTTLS reply",
+            ));
         }
         let server_name_opts = options.cloned().unwrap_or_else(|| self.config.tls.clone());
         self.handshake_with(Stage::StartTls, &server_name_opts).await?;
@@ -408,7 +433,11 @@ impl Connection {
                 } else if offered.iter().any(|m| m == "LOGIN") {
                     AuthMechanism::Login
                 } else if offered.is_empty() {
-                    return Err(Error::new(ErrorKind::Auth, Stage::Auth, "SMTP AUTH extension not supported by server"));
+                    return Err(Error::new(
+                        ErrorKind::Auth,
+                        Stage::Auth,
+                        "SMTP AUTH extension not supported by server",
+                    ));
                 } else {
                     return Err(Error::new(
                         ErrorKind::Auth,
@@ -426,7 +455,9 @@ impl Connection {
         let reply = match mechanism {
             AuthMechanism::Plain => {
                 let payload = B64.encode(format!("\0{user}\0{secret}"));
-                let reply = self.exchange_secret(&format!("AUTH PLAIN {payload}"), "AUTH PLAIN ").await?;
+                let reply = self
+                    .exchange_secret(&format!("AUTH PLAIN {payload}"), "AUTH PLAIN ")
+                    .await?;
                 if reply.code == 334 {
                     self.exchange_secret(&payload, "").await?
                 } else {
@@ -445,7 +476,9 @@ impl Connection {
             }
             AuthMechanism::Xoauth2 | AuthMechanism::Auto => {
                 let payload = B64.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
-                let mut reply = self.exchange_secret(&format!("AUTH XOAUTH2 {payload}"), "AUTH XOAUTH2 ").await?;
+                let mut reply = self
+                    .exchange_secret(&format!("AUTH XOAUTH2 {payload}"), "AUTH XOAUTH2 ")
+                    .await?;
                 if reply.code == 334 {
                     // The server sent a JSON error; an empty line gets the final 5xx.
                     reply = self.exchange("", Stage::Auth).await?;
@@ -516,11 +549,15 @@ impl Connection {
                 return Err(Error::new(
                     ErrorKind::MessageTooLarge,
                     Stage::Mail,
-                    format!("message is {} bytes; the server accepts at most {max}", message.bytes.len()),
+                    format!(
+                        "message is {} bytes; the server accepts at most {max}",
+                        message.bytes.len()
+                    ),
                 ));
             }
         }
-        let utf8 = env.from.as_deref().is_some_and(address::needs_smtputf8) || env.to.iter().any(|a| address::needs_smtputf8(a));
+        let utf8 = env.from.as_deref().is_some_and(address::needs_smtputf8)
+            || env.to.iter().any(|a| address::needs_smtputf8(a));
         if utf8 && !ext.smtputf8() {
             return Err(Error::new(
                 ErrorKind::Protocol,
@@ -737,7 +774,11 @@ impl Connection {
                 }
                 Parsed::Invalid(line) => {
                     self.broken = true;
-                    return Err(Error::new(ErrorKind::Protocol, stage, format!("invalid reply from server: {line:?}")));
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        stage,
+                        format!("invalid reply from server: {line:?}"),
+                    ));
                 }
                 Parsed::Incomplete => {}
             }
@@ -788,7 +829,11 @@ pub fn encode_data(bytes: &[u8], out: &mut Vec<u8>) {
             Some(p) => {
                 out.extend_from_slice(&rest[..p]);
                 out.extend_from_slice(b"\r\n");
-                i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 line_start = true;
             }
         }

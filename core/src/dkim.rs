@@ -88,12 +88,15 @@ impl DkimConfig {
             }};
         }
         let signer = match &key {
-            PrivateKeyDer::Pkcs1(_) => Signer::Rsa(signer!(RsaKey::<Sha256>::from_key_der(key.clone_key())
-                .map_err(|e| bad_key(e.to_string()))?)),
+            PrivateKeyDer::Pkcs1(_) => Signer::Rsa(signer!(
+                RsaKey::<Sha256>::from_key_der(key.clone_key()).map_err(|e| bad_key(e.to_string()))?
+            )),
             PrivateKeyDer::Pkcs8(der) => match RsaKey::<Sha256>::from_key_der(key.clone_key()) {
                 Ok(rsa) => Signer::Rsa(signer!(rsa)),
-                Err(_) => Signer::Ed25519(signer!(Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_pkcs8_der())
-                    .map_err(|e| bad_key(format!("neither RSA nor Ed25519: {e}")))?)),
+                Err(_) => Signer::Ed25519(signer!(Ed25519Key::from_pkcs8_maybe_unchecked_der(
+                    der.secret_pkcs8_der()
+                )
+                .map_err(|e| bad_key(format!("neither RSA nor Ed25519: {e}")))?)),
             },
             _ => return Err(bad_key("unsupported key type (RSA or Ed25519 expected)".into())),
         };
@@ -110,9 +113,13 @@ impl DkimConfig {
             Signer::Rsa(s) => s.sign(message),
             Signer::Ed25519(s) => s.sign(message),
         };
-        signature
-            .map(|s| s.to_header())
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, Stage::Build, format!("dkim signing failed: {e}")))
+        signature.map(|s| s.to_header()).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Stage::Build,
+                format!("dkim signing failed: {e}"),
+            )
+        })
     }
 
     /// Returns the message with its signature prepended.

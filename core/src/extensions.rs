@@ -88,9 +88,17 @@ mod tests {
         let reply = Reply {
             code: 250,
             enhanced: None,
-            lines: ["mx.test", "PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN", "AUTH=LOGIN", "8BITMIME", "STARTTLS"]
-                .map(String::from)
-                .to_vec(),
+            lines: [
+                "mx.test",
+                "PIPELINING",
+                "SIZE 10240000",
+                "AUTH PLAIN LOGIN",
+                "AUTH=LOGIN",
+                "8BITMIME",
+                "STARTTLS",
+            ]
+            .map(String::from)
+            .to_vec(),
         };
         let e = Extensions::from_ehlo(&reply);
         assert!(e.pipelining() && e.starttls() && e.eight_bit_mime() && !e.smtputf8());

@@ -29,7 +29,10 @@ pub mod tls;
 pub mod transcript;
 
 pub use address::Mailbox;
-pub use config::{AuthMechanism, Credentials, PoolConfig, RateLimit, Secret, Security, Timeouts, TlsOptions, TlsVersion, TransportConfig};
+pub use config::{
+    AuthMechanism, Credentials, PoolConfig, RateLimit, Secret, Security, Timeouts, TlsOptions, TlsVersion,
+    TransportConfig,
+};
 pub use connection::{Connection, SendReport};
 pub use dkim::DkimConfig;
 pub use error::{Error, ErrorKind, RejectedRecipient, Result, Stage};

@@ -119,7 +119,13 @@ impl Mailer {
             .collect();
         let mut out = Vec::with_capacity(handles.len());
         for h in handles {
-            out.push(h.await.unwrap_or_else(|e| Err(Error::new(ErrorKind::Io, Stage::Build, format!("send task failed: {e}")))));
+            out.push(h.await.unwrap_or_else(|e| {
+                Err(Error::new(
+                    ErrorKind::Io,
+                    Stage::Build,
+                    format!("send task failed: {e}"),
+                ))
+            }));
         }
         out
     }

@@ -164,7 +164,13 @@ impl Message {
             return e.to_wire();
         }
         let from = self.sender.as_ref().or(self.from.as_ref()).map(|m| m.address.clone());
-        let to = dedup(self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()));
+        let to = dedup(
+            self.to
+                .iter()
+                .chain(&self.cc)
+                .chain(&self.bcc)
+                .map(|m| m.address.clone()),
+        );
         Envelope::new(from, to).to_wire()
     }
 
@@ -185,7 +191,10 @@ impl Message {
         };
 
         let mut b = lettre::Message::builder()
-            .envelope(lettre::address::Envelope::new(None, vec!["envelope@invalid.invalid".parse().expect("static")]).expect("static"))
+            .envelope(
+                lettre::address::Envelope::new(None, vec!["envelope@invalid.invalid".parse().expect("static")])
+                    .expect("static"),
+            )
             .from(mailbox("from", from)?);
         if let Some(s) = &self.sender {
             b = b.sender(mailbox("sender", s)?);
@@ -216,7 +225,11 @@ impl Message {
             b = b.in_reply_to(angle(&check_id("in-reply-to", id)?));
         }
         if !self.references.is_empty() {
-            let refs: Result<Vec<String>> = self.references.iter().map(|r| check_id("references", r).map(|r| angle(&r))).collect();
+            let refs: Result<Vec<String>> = self
+                .references
+                .iter()
+                .map(|r| check_id("references", r).map(|r| angle(&r)))
+                .collect();
             b = b.references(refs?.join(" "));
         }
         if let Some(p) = self.priority {
@@ -226,7 +239,10 @@ impl Message {
                 Priority::Low => ("5 (Lowest)", "Low", "Low"),
             };
             for (name, value) in [("X-Priority", x), ("X-MSMail-Priority", ms), ("Importance", importance)] {
-                b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string()));
+                b = b.raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str(name),
+                    value.to_string(),
+                ));
             }
         }
         for (name, value) in &self.headers {
@@ -309,9 +325,13 @@ fn attachment_part(a: &Attachment) -> Result<SinglePart> {
     };
     let filename = a.filename.clone().or(path_name).unwrap_or_else(|| "attachment".into());
     check_no_control("attachment filename", &filename)?;
-    let ct = a.content_type.clone().unwrap_or_else(|| guess_content_type(&filename).to_string());
+    let ct = a
+        .content_type
+        .clone()
+        .unwrap_or_else(|| guess_content_type(&filename).to_string());
     check_no_control("attachment content type", &ct)?;
-    let ct = ContentType::parse(&ct).map_err(|_| Error::invalid(format!("attachment content type {ct:?} is not a MIME type")))?;
+    let ct = ContentType::parse(&ct)
+        .map_err(|_| Error::invalid(format!("attachment content type {ct:?} is not a MIME type")))?;
     Ok(match &a.content_id {
         Some(cid) => {
             check_no_control("content id", cid)?;
@@ -324,7 +344,10 @@ fn attachment_part(a: &Attachment) -> Result<SinglePart> {
 
 /// A content type from a file name's extension.
 pub fn guess_content_type(filename: &str) -> &'static str {
-    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "text" | "log" => "text/plain",
         "htm" | "html" => "text/html",
@@ -354,10 +377,16 @@ pub fn guess_content_type(filename: &str) -> &'static str {
 
 fn custom_header(name: &str, value: &str) -> Result<HeaderValue> {
     if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
-        return Err(Error::invalid(format!("header name {name:?} is not a valid field name")));
+        return Err(Error::invalid(format!(
+            "header name {name:?} is not a valid field name"
+        )));
     }
     check_no_control(&format!("header {name}"), value)?;
-    Ok(HeaderValue::new(HeaderName::new_from_ascii(name.to_string()).map_err(|_| Error::invalid(format!("header name {name:?} is not a valid field name")))?, value.to_string()))
+    Ok(HeaderValue::new(
+        HeaderName::new_from_ascii(name.to_string())
+            .map_err(|_| Error::invalid(format!("header name {name:?} is not a valid field name")))?,
+        value.to_string(),
+    ))
 }
 
 fn check_id(field: &str, id: &str) -> Result<String> {
@@ -379,9 +408,19 @@ fn angle(id: &str) -> String {
 
 /// `<time.random@domain-of-from>`, as Nodemailer makes them.
 pub fn generate_message_id(from: &str) -> String {
-    let domain = address::domain_of(&address::to_wire(from)).unwrap_or("localhost").to_string();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("<{:x}.{:016x}@{}>", nanos, fastrand::u64(..), domain.trim_start_matches('[').trim_end_matches(']'))
+    let domain = address::domain_of(&address::to_wire(from))
+        .unwrap_or("localhost")
+        .to_string();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "<{:x}.{:016x}@{}>",
+        nanos,
+        fastrand::u64(..),
+        domain.trim_start_matches('[').trim_end_matches(']')
+    )
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -414,7 +453,11 @@ impl RawMessage {
     pub fn prepare(&self) -> Result<Prepared> {
         let fields = header_fields(&self.bytes);
         let get_all = |name: &str| -> Vec<&str> {
-            fields.iter().filter(|f| f.name.eq_ignore_ascii_case(name)).map(|f| f.value.as_str()).collect()
+            fields
+                .iter()
+                .filter(|f| f.name.eq_ignore_ascii_case(name))
+                .map(|f| f.value.as_str())
+                .collect()
         };
         let envelope = match &self.envelope {
             Some(e) => e.to_wire()?,
@@ -435,7 +478,11 @@ impl RawMessage {
                 let mut to = Vec::new();
                 for name in ["To", "Cc", "Bcc"] {
                     let values = get_all(&format!("{prefix}{name}"));
-                    let values = if resent { values.into_iter().take(1).collect() } else { values };
+                    let values = if resent {
+                        values.into_iter().take(1).collect()
+                    } else {
+                        values
+                    };
                     for v in values {
                         to.extend(address::parse_list(v)?.into_iter().map(|m| m.address));
                     }
@@ -464,7 +511,10 @@ fn header_fields(bytes: &[u8]) -> Vec<HeaderField> {
     let mut fields: Vec<HeaderField> = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let end = bytes[pos..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| pos + i + 1);
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
         let line = &bytes[pos..end];
         let content = line.strip_suffix(b"\n").unwrap_or(line);
         let content = content.strip_suffix(b"\r").unwrap_or(content);
@@ -492,7 +542,10 @@ fn header_fields(bytes: &[u8]) -> Vec<HeaderField> {
 }
 
 fn strip_headers(bytes: &[u8], fields: &[HeaderField], names: &[&str]) -> Vec<u8> {
-    let drop: Vec<&HeaderField> = fields.iter().filter(|f| names.iter().any(|n| f.name.eq_ignore_ascii_case(n))).collect();
+    let drop: Vec<&HeaderField> = fields
+        .iter()
+        .filter(|f| names.iter().any(|n| f.name.eq_ignore_ascii_case(n)))
+        .collect();
     if drop.is_empty() {
         return bytes.to_vec();
     }
@@ -555,7 +608,10 @@ mod tests {
     fn raw_envelope_from_headers() {
         let raw = b"From: a@example.com\r\nTo: b@example.com, \"C\" <c@example.com>\r\nBcc: d@example.com,\r\n e@example.com\r\nSubject: x\r\n\r\nBcc: body stays\r\n";
         let p = RawMessage::new(raw.to_vec()).prepare().unwrap();
-        assert_eq!(p.envelope.to, ["b@example.com", "c@example.com", "d@example.com", "e@example.com"]);
+        assert_eq!(
+            p.envelope.to,
+            ["b@example.com", "c@example.com", "d@example.com", "e@example.com"]
+        );
         assert_eq!(
             String::from_utf8(p.bytes).unwrap(),
             "From: a@example.com\r\nTo: b@example.com, \"C\" <c@example.com>\r\nSubject: x\r\n\r\nBcc: body stays\r\n"

@@ -52,7 +52,10 @@ impl Reply {
     pub fn text_without_status(&self) -> String {
         let text = self.text();
         match self.enhanced {
-            Some(_) => text.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or_default(),
+            Some(_) => text
+                .split_once(' ')
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or_default(),
             None => text,
         }
     }
@@ -160,12 +163,16 @@ mod tests {
     #[test]
     fn parses_multiline_reply_with_enhanced_status() {
         let buf = b"250-capture.test\r\n250-SIZE 1000\r\n250 2.0.0 OK\r\nextra";
-        let Parsed::Complete(reply, used) = parse(buf) else { panic!() };
+        let Parsed::Complete(reply, used) = parse(buf) else {
+            panic!()
+        };
         assert_eq!(reply.code, 250);
         assert_eq!(reply.lines, ["capture.test", "SIZE 1000", "2.0.0 OK"]);
         assert_eq!(used, buf.len() - 5);
         assert_eq!(reply.enhanced, None, "status is read from the first line only");
-        let Parsed::Complete(reply, _) = parse(b"550 5.1.1 <x@y>: unknown\r\n") else { panic!() };
+        let Parsed::Complete(reply, _) = parse(b"550 5.1.1 <x@y>: unknown\r\n") else {
+            panic!()
+        };
         assert_eq!(reply.enhanced, Some(EnhancedStatus(5, 1, 1)));
         assert_eq!(reply.text_without_status(), "<x@y>: unknown");
     }
@@ -176,7 +183,9 @@ mod tests {
         assert_eq!(parse(b"25"), Parsed::Incomplete);
         assert!(matches!(parse(b"hello\r\n"), Parsed::Invalid(_)));
         assert!(matches!(parse(b"250-a\r\n251 b\r\n"), Parsed::Invalid(_)));
-        let Parsed::Complete(r, _) = parse(b"220\r\n") else { panic!() };
+        let Parsed::Complete(r, _) = parse(b"220\r\n") else {
+            panic!()
+        };
         assert_eq!(r.lines, [""]);
     }
 }

@@ -75,7 +75,8 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
 /// The name the certificate must match: the override, or the host (an IP stays an IP).
 pub fn server_name(options: &TlsOptions, host: &str) -> Result<ServerName<'static>> {
     let name = options.server_name.as_deref().unwrap_or(host);
-    ServerName::try_from(name.to_string()).map_err(|_| Error::invalid(format!("tls server name {name:?} is not a valid DNS name or IP")))
+    ServerName::try_from(name.to_string())
+        .map_err(|_| Error::invalid(format!("tls server name {name:?} is not a valid DNS name or IP")))
 }
 
 #[derive(Debug)]
@@ -129,7 +130,10 @@ impl ServerCertVerifier for IgnoreHostname {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. })) => {
                 Ok(ServerCertVerified::assertion())

@@ -22,7 +22,10 @@ fn plain_send_arrives_with_envelope_and_without_bcc() {
     msg.text = Some("line one\n.starts with a dot\nlast".into());
     let report = mailer(server.config()).send_blocking(&msg).unwrap();
     assert_eq!(report.code(), 250);
-    assert_eq!(report.accepted, ["rcpt@example.com", "carol@example.com", "hidden@example.com"]);
+    assert_eq!(
+        report.accepted,
+        ["rcpt@example.com", "carol@example.com", "hidden@example.com"]
+    );
     let got = server.wait_for(1);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].mail_from(), "sender@example.com");
@@ -30,7 +33,10 @@ fn plain_send_arrives_with_envelope_and_without_bcc() {
     assert_eq!(got[0].meta["tls"], false);
     let text = got[0].text();
     assert!(text.contains("Subject: plain\r\n"), "{text}");
-    assert!(text.contains("\r\n.starts with a dot\r\n"), "dot line must arrive un-stuffed: {text}");
+    assert!(
+        text.contains("\r\n.starts with a dot\r\n"),
+        "dot line must arrive un-stuffed: {text}"
+    );
     assert!(!text.to_lowercase().contains("hidden@"), "Bcc leaked: {text}");
     assert!(text.contains(&format!("Message-ID: {}", report.message_id.unwrap())));
 }
@@ -62,8 +68,12 @@ fn auth_login_and_xoauth2() {
     let base = TransportConfig::new("localhost", server.port).tls(test_ca());
     let mut login = Credentials::password("bob", "pw");
     login.mechanism = AuthMechanism::Login;
-    mailer(base.clone().credentials(login)).send_blocking(&simple_message("login")).unwrap();
-    mailer(base.credentials(Credentials::oauth2("oauth@example.com", "tok123"))).send_blocking(&simple_message("xoauth2")).unwrap();
+    mailer(base.clone().credentials(login))
+        .send_blocking(&simple_message("login"))
+        .unwrap();
+    mailer(base.credentials(Credentials::oauth2("oauth@example.com", "tok123")))
+        .send_blocking(&simple_message("xoauth2"))
+        .unwrap();
     let got = server.wait_for(2);
     assert_eq!(got[0].meta["auth"], "bob");
     assert_eq!(got[1].meta["auth"], "oauth@example.com");
@@ -72,7 +82,9 @@ fn auth_login_and_xoauth2() {
 #[test]
 fn implicit_tls() {
     let server = Server::capture(&["--implicit-tls"]);
-    let config = TransportConfig::new("localhost", server.port).security(Security::ImplicitTls).tls(test_ca());
+    let config = TransportConfig::new("localhost", server.port)
+        .security(Security::ImplicitTls)
+        .tls(test_ca());
     mailer(config).send_blocking(&simple_message("smtps")).unwrap();
     assert_eq!(server.wait_for(1)[0].meta["tls"], true);
 }
@@ -88,9 +100,13 @@ fn untrusted_certificate_is_refused_and_nothing_sent() {
         assert!(err.to_string().contains("certificate"), "{err}");
     }
     // The danger flag is explicit, and works.
-    let mut tls = TlsOptions::default();
-    tls.accept_invalid_certs = true;
-    mailer(TransportConfig::new("localhost", server.port).tls(tls)).send_blocking(&simple_message("danger")).unwrap();
+    let tls = TlsOptions {
+        accept_invalid_certs: true,
+        ..Default::default()
+    };
+    mailer(TransportConfig::new("localhost", server.port).tls(tls))
+        .send_blocking(&simple_message("danger"))
+        .unwrap();
     let got = server.wait_for(1);
     assert_eq!(got.len(), 1);
     assert!(got[0].text().contains("Subject: danger"));
@@ -102,17 +118,23 @@ fn wrong_hostname_is_refused_unless_allowed() {
     let mut tls = test_ca();
     tls.server_name = Some("other.example".into());
     let config = TransportConfig::new("127.0.0.1", server.port).security(Security::ImplicitTls);
-    let err = mailer(config.clone().tls(tls.clone())).send_blocking(&simple_message("x")).unwrap_err();
+    let err = mailer(config.clone().tls(tls.clone()))
+        .send_blocking(&simple_message("x"))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls);
     tls.accept_invalid_hostnames = true;
-    mailer(config.tls(tls)).send_blocking(&simple_message("name ignored")).unwrap();
+    mailer(config.tls(tls))
+        .send_blocking(&simple_message("name ignored"))
+        .unwrap();
     assert_eq!(server.wait_for(1).len(), 1);
 }
 
 #[test]
 fn starttls_required_but_not_offered() {
     let server = Server::capture(&[]);
-    let config = TransportConfig::new("localhost", server.port).security(Security::StartTlsRequired).tls(test_ca());
+    let config = TransportConfig::new("localhost", server.port)
+        .security(Security::StartTlsRequired)
+        .tls(test_ca());
     let err = mailer(config).send_blocking(&simple_message("x")).unwrap_err();
     assert_eq!((err.kind(), err.stage()), (ErrorKind::Tls, Stage::StartTls));
     assert!(server.wait_for(0).is_empty());
@@ -155,8 +177,14 @@ fn all_recipients_refused_is_an_error_and_connection_stays_usable() {
     let mut msg = simple_message("none");
     msg.to = vec![Mailbox::new(None, "a@example.com"), Mailbox::new(None, "b@example.com")];
     let err = m.send_blocking(&msg).unwrap_err();
-    assert_eq!((err.kind(), err.stage(), err.code()), (ErrorKind::RecipientsRefused, Stage::Rcpt, Some(550)));
-    assert_eq!(err.rejected().iter().map(|r| r.address.as_str()).collect::<Vec<_>>(), ["a@example.com", "b@example.com"]);
+    assert_eq!(
+        (err.kind(), err.stage(), err.code()),
+        (ErrorKind::RecipientsRefused, Stage::Rcpt, Some(550))
+    );
+    assert_eq!(
+        err.rejected().iter().map(|r| r.address.as_str()).collect::<Vec<_>>(),
+        ["a@example.com", "b@example.com"]
+    );
     // RSET left the pooled connection usable for the next message.
     m.send_blocking(&simple_message("after")).unwrap();
     let got = server.wait_for(1);
@@ -174,7 +202,10 @@ fn pipelined_all_refused_and_fallback_without_pipelining() {
         let sink = Server::sink(flags);
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let l = lines.clone();
-        let m = mailer(sink.config().transcript(Arc::new(move |d, line| l.lock().unwrap().push(format!("{d:?} {line}")))));
+        let m = mailer(
+            sink.config()
+                .transcript(Arc::new(move |d, line| l.lock().unwrap().push(format!("{d:?} {line}")))),
+        );
         let mut msg = simple_message("pipelining");
         msg.to.push(Mailbox::new(None, "second@example.com"));
         let report = m.send_blocking(&msg).unwrap();
@@ -188,7 +219,10 @@ fn pipelined_all_refused_and_fallback_without_pipelining() {
 fn reply_421_at_mail_is_transient() {
     let sink = Server::sink(&["-Q", "mail"]);
     let err = mailer(sink.config()).send_blocking(&simple_message("x")).unwrap_err();
-    assert_eq!((err.kind(), err.stage(), err.code()), (ErrorKind::SenderRefused, Stage::Mail, Some(421)));
+    assert_eq!(
+        (err.kind(), err.stage(), err.code()),
+        (ErrorKind::SenderRefused, Stage::Mail, Some(421))
+    );
     assert!(err.is_transient());
     let sink = Server::sink(&["-r", "mail"]);
     let err = mailer(sink.config()).send_blocking(&simple_message("x")).unwrap_err();
@@ -202,10 +236,18 @@ fn reply_421_at_mail_is_transient() {
 fn disconnect_after_data_is_an_error_at_stage_message() {
     let sink = Server::sink(&["-q", "."]);
     let err = mailer(sink.config()).send_blocking(&simple_message("x")).unwrap_err();
-    assert_eq!((err.kind(), err.stage()), (ErrorKind::Connection, Stage::Message), "{err}");
+    assert_eq!(
+        (err.kind(), err.stage()),
+        (ErrorKind::Connection, Stage::Message),
+        "{err}"
+    );
     let sink = Server::sink(&["-f", "."]);
     let err = mailer(sink.config()).send_blocking(&simple_message("x")).unwrap_err();
-    assert_eq!((err.kind(), err.stage()), (ErrorKind::DataRefused, Stage::Message), "{err}");
+    assert_eq!(
+        (err.kind(), err.stage()),
+        (ErrorKind::DataRefused, Stage::Message),
+        "{err}"
+    );
 }
 
 #[test]
@@ -217,7 +259,10 @@ fn slow_server_times_out_within_the_configured_timeout() {
     let took = start.elapsed();
     // With PIPELINING, MAIL, RCPT and DATA wait as one batch.
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(matches!(err.stage(), Stage::Mail | Stage::Rcpt | Stage::Data), "{err:?}");
+    assert!(
+        matches!(err.stage(), Stage::Mail | Stage::Rcpt | Stage::Data),
+        "{err:?}"
+    );
     assert!(took < Duration::from_secs(3), "took {took:?}");
     // A greeting that never comes is bounded too.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -258,7 +303,9 @@ fn bad_input_is_refused_before_any_connection() {
     }
     assert!(listener.accept().is_err(), "a connection was made");
     // Plain-text AUTH to a remote host is refused by the config check (no I/O at all).
-    let remote = TransportConfig::new("mail.example.com", 25).security(Security::None).credentials(Credentials::password("u", "p"));
+    let remote = TransportConfig::new("mail.example.com", 25)
+        .security(Security::None)
+        .credentials(Credentials::password("u", "p"));
     assert_eq!(Mailer::new(remote.clone()).unwrap_err().kind(), ErrorKind::InvalidInput);
     let mut allowed = remote;
     allowed.allow_insecure_auth = true;
@@ -299,7 +346,16 @@ fn send_many_bounds_open_connections() {
     assert_eq!(reports.iter().filter(|r| r.is_ok()).count(), 60);
     let got = server.wait_for(60);
     assert_eq!(got.len(), 60);
-    let mut subjects: Vec<String> = got.iter().map(|g| g.text().lines().find(|l| l.starts_with("Subject:")).unwrap().to_string()).collect();
+    let mut subjects: Vec<String> = got
+        .iter()
+        .map(|g| {
+            g.text()
+                .lines()
+                .find(|l| l.starts_with("Subject:"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     subjects.sort();
     subjects.dedup();
     assert_eq!(subjects.len(), 60, "each message exactly once");
@@ -347,7 +403,11 @@ fn idn_domains_are_punycoded_and_utf8_local_parts_use_smtputf8() {
     let got = server.wait_for(2);
     assert_eq!(got[0].rcpt_tos(), ["info@xn--bcher-kva.example"]);
     assert!(!got[0].meta["mail_options"].to_string().contains("SMTPUTF8"));
-    assert!(got[0].text().contains("=?utf-8?"), "display name encoded: {}", got[0].text());
+    assert!(
+        got[0].text().contains("=?utf-8?"),
+        "display name encoded: {}",
+        got[0].text()
+    );
     assert_eq!(got[1].rcpt_tos(), ["jürgen@example.com"]);
     assert!(got[1].meta["mail_options"].to_string().contains("SMTPUTF8"));
 }
@@ -362,7 +422,8 @@ fn html_attachments_and_inline_image_arrive() {
     let mut msg = simple_message("mime");
     msg.html = Some("<p>Hi <img src=\"cid:logo@x\"></p>".into());
     msg.attachments.push(Attachment::path(&path));
-    msg.attachments.push(Attachment::bytes("logo.png", vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255]).inline("logo@x"));
+    msg.attachments
+        .push(Attachment::bytes("logo.png", vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255]).inline("logo@x"));
     msg.reply_to.push(Mailbox::new(None, "replies@example.com"));
     msg.headers.push(("X-Campaign".into(), "spring".into()));
     msg.priority = Some(Priority::High);
@@ -422,7 +483,10 @@ fn dkim_signatures_verify_with_dkimpy() {
         // A tampered copy must fail: the verifier can say no.
         let tampered = last.eml.with_extension("tampered");
         std::fs::write(&tampered, last.text().replace("signed", "forged")).unwrap();
-        assert!(!dkim_verify(&tampered, &certs.join(record)).0, "{key}: tampered message verified");
+        assert!(
+            !dkim_verify(&tampered, &certs.join(record)).0,
+            "{key}: tampered message verified"
+        );
         std::fs::remove_file(&last.eml).unwrap();
         std::fs::remove_file(last.eml.with_extension("json")).unwrap();
     }
@@ -454,7 +518,11 @@ fn low_level_session_steps() {
 #[test]
 fn url_config_sends() {
     let server = Server::capture(&["--user", "me@example.com:p@ss"]);
-    let m = Mailer::from_url(&format!("smtp://me%40example.com:p%40ss@127.0.0.1:{}?tls=none", server.port)).unwrap();
+    let m = Mailer::from_url(&format!(
+        "smtp://me%40example.com:p%40ss@127.0.0.1:{}?tls=none",
+        server.port
+    ))
+    .unwrap();
     m.send_blocking(&simple_message("url")).unwrap();
     assert_eq!(server.wait_for(1)[0].meta["auth"], "me@example.com");
 }

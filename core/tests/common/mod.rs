@@ -19,14 +19,19 @@ pub fn certs() -> PathBuf {
     static ONCE: Once = Once::new();
     let dir = root().join("tests/.state/certs");
     ONCE.call_once(|| {
-        let status = Command::new(root().join("tests/servers/make-certs.sh")).arg(&dir).status().expect("make-certs.sh");
+        let status = Command::new(root().join("tests/servers/make-certs.sh"))
+            .arg(&dir)
+            .status()
+            .expect("make-certs.sh");
         assert!(status.success(), "make-certs.sh failed");
     });
     dir
 }
 
 pub fn python() -> PathBuf {
-    std::env::var_os("POLYMAILER_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
+    std::env::var_os("POLYMAILER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
 }
 
 pub fn free_port() -> u16 {
@@ -34,7 +39,10 @@ pub fn free_port() -> u16 {
 }
 
 fn unique_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let dir = root().join(format!("tests/.state/run/{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -68,7 +76,12 @@ impl Captured {
         String::from_utf8_lossy(&self.data).into_owned()
     }
     pub fn rcpt_tos(&self) -> Vec<String> {
-        self.meta["rcpt_tos"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+        self.meta["rcpt_tos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
     }
     pub fn mail_from(&self) -> String {
         self.meta["mail_from"].as_str().unwrap().to_string()
@@ -115,7 +128,9 @@ impl Server {
             .spawn()
             .expect("the venv python with aiosmtpd (make venv)");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let port = line
             .trim()
             .strip_prefix("READY ")
@@ -128,7 +143,11 @@ impl Server {
     /// Messages received so far, in order.
     pub fn messages(&self) -> Vec<Captured> {
         let mut metas: Vec<PathBuf> = std::fs::read_dir(&self.outdir)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
             .unwrap_or_default();
         metas.sort();
         metas
@@ -189,5 +208,8 @@ pub fn dkim_verify(eml: &Path, record: &Path) -> (bool, String) {
         .arg(record)
         .output()
         .expect("run dkim_verify.py");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# make bench: msg/s for COUNT ~1 KB messages against one Postfix smtp-sink on loopback,
+# polymailer's Rust API vs Postfix's own C load generator smtp-source, in one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-2000}
+cargo build -q --release -p polymailer-bench
+
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/sbin/smtp-sink -u nobody "127.0.0.1:$port" 256 &
+sink=$!
+trap 'kill $sink 2>/dev/null || true' EXIT
+sleep 0.3
+
+calc() { .venv/bin/python -c "print($1)"; }
+rate() { # COMMAND... -> msg/s from wall time
+  local start end
+  start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N)
+  calc "$count / ($end - $start)"
+}
+src1=$(rate /usr/sbin/smtp-source -d -s 1 -m "$count" -l 900 -f sender@example.com -t rcpt@example.com "127.0.0.1:$port")
+src8=$(rate /usr/sbin/smtp-source -d -s 8 -m "$count" -l 900 -f sender@example.com -t rcpt@example.com "127.0.0.1:$port")
+pm1=$(target/release/polymailer-bench "$port" "$count" 1 | awk '{print $1}')
+pm8=$(target/release/polymailer-bench "$port" "$count" 8 | awk '{print $1}')
+
+printf '\n%-40s %10s %8s\n' "sender ($count ~1 KB messages, smtp-sink)" "msg/s" "ratio"
+printf '%-40s %10.0f %8s\n' "smtp-source -d -s 1 (C, 1 connection)" "$src1" "1.00"
+printf '%-40s %10.0f %8.2f\n' "polymailer Rust, 1 connection" "$pm1" "$(calc "$pm1 / $src1")"
+printf '%-40s %10.0f %8s\n' "smtp-source -d -s 8 (C, 8 connections)" "$src8" "1.00"
+printf '%-40s %10.0f %8.2f\n' "polymailer Rust, pool of 8" "$pm8" "$(calc "$pm8 / $src8")"

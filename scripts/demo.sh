@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make demo: sends the classic example from each language through the embedded capture server
+# (STARTTLS + AUTH, generated CA) and prints what arrived. Exits non-zero if any did not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build -q -p polymailer-example
+
+out=tests/.state/demo
+rm -rf "$out"
+export SMTP_HOST=localhost SMTP_USER=user@example.com SMTP_PASS=yourpassword
+export SMTP_CA_FILE=$PWD/tests/.state/certs/ca.pem
+SMTP_PORT=$(scripts/server.sh start "$out" "$SMTP_USER:$SMTP_PASS")
+export SMTP_PORT
+trap 'scripts/server.sh stop "$out"' EXIT
+echo "capture server on localhost:$SMTP_PORT (STARTTLS + AUTH)"
+
+failed=0
+run() {
+  local name=$1; shift
+  printf '%-8s ' "$name"
+  if ! "$@"; then echo "$name example FAILED"; failed=1; fi
+}
+run rust target/debug/send
+
+sleep 0.3
+echo "What the server received:"
+.venv/bin/python tests/tools/show_received.py "$out" 1 || failed=1
+exit $failed
