@@ -31,12 +31,17 @@ fn main() {
     mailer.send_blocking(&message(0)).unwrap(); // connect outside the timed loop, as smtp-source's setup
     let start = Instant::now();
     let failures = if connections == 1 {
-        (0..count).filter(|&i| mailer.send_blocking(&message(i)).is_err()).count()
+        (0..count)
+            .filter(|&i| mailer.send_blocking(&message(i)).is_err())
+            .count()
     } else {
         let msgs = (0..count).map(message).collect();
         mailer.send_many_blocking(msgs).iter().filter(|r| r.is_err()).count()
     };
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(failures, 0, "{failures} messages failed");
-    println!("{:.0} msg/s ({count} messages of {size} bytes in {secs:.3} s, {connections} connection(s))", count as f64 / secs);
+    println!(
+        "{:.0} msg/s ({count} messages of {size} bytes in {secs:.3} s, {connections} connection(s))",
+        count as f64 / secs
+    );
 }
