@@ -216,6 +216,8 @@ pub struct TransportConfig {
     pub allow_insecure_auth: bool,
     /// EHLO name; default: this machine's host name.
     pub hello_name: Option<String>,
+    /// Local address to bind before connecting (smtplib's `source_address`).
+    pub source_address: Option<std::net::SocketAddr>,
     pub timeouts: Timeouts,
     pub tls: TlsOptions,
     pub pool: PoolConfig,
@@ -253,6 +255,7 @@ impl TransportConfig {
             credentials: None,
             allow_insecure_auth: false,
             hello_name: None,
+            source_address: None,
             timeouts: Timeouts::default(),
             tls: TlsOptions::default(),
             pool: PoolConfig::default(),

@@ -170,7 +170,21 @@ impl Connection {
         let mut last_err = None;
         let mut tcp = None;
         for addr in addrs {
-            match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+            let connect = async {
+                match config.source_address {
+                    None => TcpStream::connect(addr).await,
+                    Some(source) => {
+                        let socket = if addr.is_ipv4() {
+                            tokio::net::TcpSocket::new_v4()?
+                        } else {
+                            tokio::net::TcpSocket::new_v6()?
+                        };
+                        socket.bind(source)?;
+                        socket.connect(addr).await
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline, connect).await {
                 Err(_) => return Err(timeout_error(Stage::Connect, t.connect)),
                 Ok(Ok(s)) => {
                     tcp = Some(s);
@@ -251,9 +265,9 @@ impl Connection {
         match conn.config.security {
             Security::StartTlsRequired if !offered => {
                 return Err(Error::new(
-                    ErrorKind::Tls,
+                    ErrorKind::NotSupported,
                     Stage::StartTls,
-                    "STARTTLS is required but the server does not offer it",
+                    "STARTTLS extension not supported by server (TLS is required)",
                 ))
             }
             Security::StartTlsRequired | Security::StartTlsOpportunistic if offered => {
@@ -434,7 +448,7 @@ impl Connection {
                     AuthMechanism::Login
                 } else if offered.is_empty() {
                     return Err(Error::new(
-                        ErrorKind::Auth,
+                        ErrorKind::NotSupported,
                         Stage::Auth,
                         "SMTP AUTH extension not supported by server",
                     ));
@@ -560,22 +574,30 @@ impl Connection {
             || env.to.iter().any(|a| address::needs_smtputf8(a));
         if utf8 && !ext.smtputf8() {
             return Err(Error::new(
-                ErrorKind::Protocol,
+                ErrorKind::NotSupported,
                 Stage::Mail,
                 "an address needs SMTPUTF8, which the server does not offer",
             ));
         }
         let mut mail = format!("MAIL FROM:<{}>", env.from.as_deref().unwrap_or(""));
-        if ext.max_size().is_some() || ext.has("SIZE") {
-            mail.push_str(&format!(" SIZE={}", message.bytes.len()));
+        let keyword = |p: &str| p.split('=').next().unwrap_or("").to_ascii_uppercase();
+        let given: Vec<String> = env.mail_params.iter().map(|p| keyword(p)).collect();
+        let mut auto = Vec::new();
+        if ext.has("SIZE") {
+            auto.push(format!("SIZE={}", message.bytes.len()));
         }
         if ext.eight_bit_mime() && !message.bytes.is_ascii() {
-            mail.push_str(" BODY=8BITMIME");
+            auto.push("BODY=8BITMIME".to_string());
         }
         if utf8 {
-            mail.push_str(" SMTPUTF8");
+            auto.push("SMTPUTF8".to_string());
         }
-        for p in &env.mail_params {
+        // The caller's parameters win over the ones added here.
+        for p in auto
+            .iter()
+            .filter(|p| !given.contains(&keyword(p)))
+            .chain(&env.mail_params)
+        {
             mail.push(' ');
             mail.push_str(p);
         }

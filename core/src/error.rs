@@ -24,7 +24,9 @@ pub enum ErrorKind {
     DataRefused,
     /// The message is larger than the server's SIZE limit (refused before DATA).
     MessageTooLarge,
-    /// An unexpected reply or a capability the server lacks.
+    /// The server lacks an extension the operation needs (STARTTLS, AUTH, SMTPUTF8).
+    NotSupported,
+    /// An unexpected or malformed reply.
     Protocol,
     /// The caller's input is invalid; nothing was sent.
     InvalidInput,
