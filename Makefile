@@ -1,24 +1,37 @@
-# The single entry point. Each target calls a script you can also run by hand.
-.PHONY: demo test setup lint test-rust bench clean
+# The single entry point. Each target calls a script or a command you can also run by hand.
+.PHONY: demo test setup lint test-rust python test-python bench dist clean
+
+export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
+export VIRTUAL_ENV := $(CURDIR)/.venv
 
 demo:            ## send the examples through the embedded local server, show what arrived
 	scripts/demo.sh
 
-test: setup lint test-rust   ## install what is missing, then run every suite
+test: setup lint test-rust test-python   ## install what is missing, then run every suite
 
 setup:           ## Debian packages, .venv, test CA (idempotent)
 	scripts/setup.sh
 
-lint:
+lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
 
-test-rust:
+test-rust: setup
 	cargo test --workspace
 
-bench:           ## msg/s against Postfix smtp-source on the same smtp-sink
-	scripts/setup.sh
+python: setup    ## build the Python extension into .venv (editable)
+	.venv/bin/maturin develop --release -q -m bindings-python/Cargo.toml
+
+test-python: python
+	.venv/bin/python -m pytest -q bindings-python/tests
+
+bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh
 
+dist: setup      ## wheel in dist/
+	.venv/bin/maturin build --release -q -m bindings-python/Cargo.toml -o dist
+
 clean:
-	rm -rf target tests/.state
+	rm -rf target tests/.state dist

@@ -1,1 +1,22 @@
-//! The python binding: translates types, errors and idioms to and from `polymailer`; it lands with its own issue.
+//! The Python binding: `polymailer._native`. It translates types, errors and idioms; all
+//! behaviour lives in the `polymailer` core crate. Files mirror the core: `config.rs`,
+//! `message.rs`, `connection.rs`, `mailer.rs`, `errors.rs`.
+
+use pyo3::prelude::*;
+
+mod config;
+mod connection;
+mod errors;
+mod mailer;
+mod message;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<message::PyMessage>()?;
+    m.add_class::<mailer::PyMailer>()?;
+    m.add_class::<connection::PyConnection>()?;
+    m.add_class::<connection::PySendReport>()?;
+    m.add_function(wrap_pyfunction!(connection::prepare_raw, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

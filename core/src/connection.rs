@@ -686,17 +686,10 @@ impl Connection {
             return Err(Error::from_reply(kind, Stage::Data, data_reply).with_rejected(rejected));
         }
 
-        if let Some(hook) = &self.config.transcript {
-            hook(Direction::Data, &String::from_utf8_lossy(&message.bytes));
-        }
-        encode_data(&message.bytes, &mut self.wbuf);
-        let td = self.config.timeouts.data;
-        self.flush(Stage::Message, td).await?;
-        let response = self.read_reply(Stage::Message, td).await?;
+        let response = self.data_content(&message.bytes).await?;
         if !response.is_positive() {
             return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, response).with_rejected(rejected));
         }
-        self.messages_sent += 1;
         Ok(SendReport {
             message_id: message.message_id.clone(),
             envelope: env.clone(),
@@ -704,6 +697,22 @@ impl Connection {
             rejected,
             response,
         })
+    }
+
+    /// Sends message content after the caller's own `DATA` got 354 (smtplib's `data`): the
+    /// same normalisation and dot-stuffing as [`Connection::send`], then the final reply.
+    pub async fn data_content(&mut self, bytes: &[u8]) -> Result<Reply> {
+        if let Some(hook) = &self.config.transcript {
+            hook(Direction::Data, &String::from_utf8_lossy(bytes));
+        }
+        encode_data(bytes, &mut self.wbuf);
+        let td = self.config.timeouts.data;
+        self.flush(Stage::Message, td).await?;
+        let reply = self.read_reply(Stage::Message, td).await?;
+        if reply.is_positive() {
+            self.messages_sent += 1;
+        }
+        Ok(reply)
     }
 
     /// After a pipelined DATA got 354 with no valid recipient: end it with an empty message.

@@ -450,7 +450,8 @@ impl RawMessage {
         self
     }
 
-    pub fn prepare(&self) -> Result<Prepared> {
+    /// The envelope the headers imply (not yet validated for sending; may have no recipients).
+    pub fn header_envelope(&self) -> Result<Envelope> {
         let fields = header_fields(&self.bytes);
         let get_all = |name: &str| -> Vec<&str> {
             fields
@@ -459,38 +460,50 @@ impl RawMessage {
                 .map(|f| f.value.as_str())
                 .collect()
         };
-        let envelope = match &self.envelope {
-            Some(e) => e.to_wire()?,
-            None => {
-                let resent = !get_all("Resent-Date").is_empty() || !get_all("Resent-From").is_empty();
-                let prefix = if resent { "Resent-" } else { "" };
-                let first_list = |name: &str| -> Result<Option<String>> {
-                    // With several Resent blocks, the newest is first in the header section.
-                    match get_all(&format!("{prefix}{name}")).first() {
-                        Some(v) => Ok(address::parse_list(v)?.into_iter().next().map(|m| m.address)),
-                        None => Ok(None),
-                    }
-                };
-                let from = match first_list("Sender")? {
-                    Some(s) => Some(s),
-                    None => first_list("From")?,
-                };
-                let mut to = Vec::new();
-                for name in ["To", "Cc", "Bcc"] {
-                    let values = get_all(&format!("{prefix}{name}"));
-                    let values = if resent {
-                        values.into_iter().take(1).collect()
-                    } else {
-                        values
-                    };
-                    for v in values {
-                        to.extend(address::parse_list(v)?.into_iter().map(|m| m.address));
-                    }
-                }
-                Envelope::new(from, dedup(to.into_iter())).to_wire()?
+        let resent = !get_all("Resent-Date").is_empty() || !get_all("Resent-From").is_empty();
+        let prefix = if resent { "Resent-" } else { "" };
+        let first_address = |name: &str| -> Result<Option<String>> {
+            // With several Resent blocks, the newest is first in the header section.
+            match get_all(&format!("{prefix}{name}")).first() {
+                Some(v) => Ok(address::parse_list(v)?.into_iter().next().map(|m| m.address)),
+                None => Ok(None),
             }
         };
-        let message_id = get_all("Message-ID").first().map(|v| v.trim().to_string());
+        let from = match first_address("Sender")? {
+            Some(s) => Some(s),
+            None => first_address("From")?,
+        };
+        let mut to = Vec::new();
+        for name in ["To", "Cc", "Bcc"] {
+            let values = get_all(&format!("{prefix}{name}"));
+            let values = if resent {
+                values.into_iter().take(1).collect()
+            } else {
+                values
+            };
+            for v in values {
+                to.extend(address::parse_list(v)?.into_iter().map(|m| m.address));
+            }
+        }
+        Ok(Envelope::new(from, dedup(to.into_iter())))
+    }
+
+    /// The bytes as sent: Bcc and Resent-Bcc header fields removed.
+    pub fn bytes_to_send(&self) -> Vec<u8> {
+        let fields = header_fields(&self.bytes);
+        strip_headers(&self.bytes, &fields, &["Bcc", "Resent-Bcc"])
+    }
+
+    pub fn prepare(&self) -> Result<Prepared> {
+        let envelope = match &self.envelope {
+            Some(e) => e.to_wire()?,
+            None => self.header_envelope()?.to_wire()?,
+        };
+        let fields = header_fields(&self.bytes);
+        let message_id = fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case("Message-ID"))
+            .map(|f| f.value.trim().to_string());
         Ok(Prepared {
             bytes: strip_headers(&self.bytes, &fields, &["Bcc", "Resent-Bcc"]),
             envelope,

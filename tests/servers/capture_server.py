@@ -12,17 +12,18 @@ NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). 
 import argparse
 import base64
 import json
+import logging
 import os
 import signal
 import ssl
 import sys
 import threading
-import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-warnings.filterwarnings("ignore", message="Session.login_data")
+# aiosmtpd itself warns about its deprecated Session.login_data on every AUTH.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 class Capture:

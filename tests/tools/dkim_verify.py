@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Verifies a message's DKIM signature with dkimpy, the DNS TXT record read from a file.
 
-    dkim_verify.py MESSAGE.eml RECORD.txt   -> prints "pass" (exit 0) or "fail: ..." (exit 1)
+dkim_verify.py MESSAGE.eml RECORD.txt   -> prints "pass" (exit 0) or "fail: ..." (exit 1)
 """
 
 import sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints one line per message the capture server received in OUTDIR; exit 1 if fewer than N.
 
-    show_received.py OUTDIR [N]
+show_received.py OUTDIR [N]
 """
 
 import email

@@ -1,0 +1,48 @@
+"""polymailer: one fast, safe SMTP engine written in Rust.
+
+Drop-in for the standard library::
+
+    from polymailer import smtplib
+
+Native API for new code::
+
+    import polymailer
+    mailer = polymailer.Mailer("smtp.example.com", 587, username="me", password="secret")
+    report = mailer.send(polymailer.Message(from_="me@example.com", to="you@example.com",
+                                            subject="Hi", text="Hello"))
+"""
+
+import asyncio as _asyncio
+
+from . import _native
+from ._native import Message, SendReport
+from .errors import InvalidInputError
+
+__version__ = _native.__version__
+
+
+class Mailer(_native.Mailer):
+    """Sends over a pool of connections (``pool=`` at most open at once).
+
+    ``security``: ``"none"``, ``"opportunistic"`` (default, STARTTLS when offered), ``"starttls"``
+    (required) or ``"tls"`` (implicit, default on port 465). ``tls``: ``{"cafile": ...,
+    "cadata": [...], "verify": True, "check_hostname": True}``. ``dkim``: ``{"domain", "selector",
+    "private_key" (PEM) or "private_key_file"}``. ``rate_limit``: ``(messages, seconds)``.
+    Messages may be ``polymailer.Message``, stdlib ``email.message.Message`` or bytes.
+    """
+
+    async def send_async(self, message):
+        """``send`` for asyncio: the loop keeps running while the engine works."""
+        return await _asyncio.get_running_loop().run_in_executor(None, self.send, message)
+
+    async def send_many_async(self, messages):
+        return await _asyncio.get_running_loop().run_in_executor(None, self.send_many, list(messages))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+__all__ = ["Mailer", "Message", "SendReport", "InvalidInputError"]

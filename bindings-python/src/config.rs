@@ -1,0 +1,142 @@
+//! Python options → `TransportConfig` (one place), and the TLS options a Python `ssl.SSLContext`
+//! was turned into by `polymailer._tls`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use polymailer::{Credentials, Direction, Security, Timeouts, TlsOptions, TransportConfig};
+
+use crate::errors::err;
+
+/// TLS options from a dict: `verify`, `check_hostname`, `native_roots` (bools), `cadata`
+/// (list of DER or PEM bytes), `cafile` (path), `server_hostname` (str).
+pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult<TlsOptions> {
+    let mut tls = TlsOptions::default();
+    let Some(spec) = spec else { return Ok(tls) };
+    let flag = |key: &str, default: bool| -> PyResult<bool> {
+        Ok(match spec.get_item(key)? {
+            Some(v) if !v.is_none() => v.is_truthy()?,
+            _ => default,
+        })
+    };
+    tls.accept_invalid_certs = !flag("verify", true)?;
+    tls.accept_invalid_hostnames = !flag("check_hostname", true)?;
+    tls.native_roots = flag("native_roots", true)?;
+    if let Some(cas) = spec.get_item("cadata")? {
+        for ca in cas.try_iter()? {
+            let ca = ca?;
+            let bytes: Vec<u8> = match ca.cast::<PyBytes>() {
+                Ok(b) => b.as_bytes().to_vec(),
+                Err(_) => ca.extract::<String>()?.into_bytes(),
+            };
+            tls.add_ca(&bytes).map_err(|e| err(py, e))?;
+        }
+    }
+    if let Some(file) = spec.get_item("cafile")?.filter(|f| !f.is_none()) {
+        let path: std::path::PathBuf = file.extract()?;
+        tls.add_ca_file(path).map_err(|e| err(py, e))?;
+    }
+    if let Some(name) = spec.get_item("server_hostname")?.filter(|f| !f.is_none()) {
+        tls.server_name = Some(name.extract()?);
+    }
+    Ok(tls)
+}
+
+pub fn timeouts(timeout: Option<f64>) -> PyResult<Timeouts> {
+    match timeout {
+        None => Ok(Timeouts::default()),
+        Some(t) if t > 0.0 && t.is_finite() => Ok(Timeouts::all(Duration::from_secs_f64(t))),
+        Some(t) => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "timeout must be positive, got {t}"
+        ))),
+    }
+}
+
+pub fn security(name: Option<&str>, port: u16) -> PyResult<Security> {
+    Ok(match name.map(str::to_ascii_lowercase).as_deref() {
+        None => TransportConfig::new("h", port).security,
+        Some("none" | "plain") => Security::None,
+        Some("opportunistic" | "starttls-opportunistic") => Security::StartTlsOpportunistic,
+        Some("starttls" | "required" | "starttls-required") => Security::StartTlsRequired,
+        Some("tls" | "ssl" | "implicit" | "smtps") => Security::ImplicitTls,
+        Some(other) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "security must be 'none', 'opportunistic', 'starttls' or 'tls', not {other:?}"
+            )))
+        }
+    })
+}
+
+pub fn credentials(
+    username: Option<String>,
+    password: Option<String>,
+    oauth2_token: Option<String>,
+) -> Option<Credentials> {
+    match (username, password, oauth2_token) {
+        (Some(u), _, Some(token)) => Some(Credentials::oauth2(u, token)),
+        (Some(u), Some(p), None) => Some(Credentials::password(u, p)),
+        _ => None,
+    }
+}
+
+/// Transcript lines recorded while `on` is set, drained by Python after each call to print
+/// them in smtplib's debug format and to `logging.getLogger("polymailer")`.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub on: Arc<AtomicBool>,
+    pub lines: Arc<Mutex<Vec<(&'static str, String)>>>,
+}
+
+impl Recorder {
+    pub fn hook(&self) -> polymailer::Transcript {
+        let me = self.clone();
+        Arc::new(move |direction, line| {
+            if me.on.load(Ordering::Relaxed) {
+                let d = match direction {
+                    Direction::Client => "send",
+                    Direction::Server => "reply",
+                    Direction::Data => "data",
+                    Direction::Info => "info",
+                };
+                me.lines
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((d, line.to_string()));
+            }
+        })
+    }
+
+    pub fn take(&self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Sends transcript lines straight to `logging.getLogger("polymailer")` (used by `Mailer`,
+/// whose sends may run on runtime threads).
+pub fn logging_hook(py: Python<'_>) -> PyResult<Option<polymailer::Transcript>> {
+    let logger = py.import("logging")?.call_method1("getLogger", ("polymailer",))?;
+    if !logger.call_method1("isEnabledFor", (10,))?.is_truthy()? {
+        return Ok(None);
+    }
+    let logger: Py<PyAny> = logger.unbind();
+    Ok(Some(Arc::new(move |direction, line| {
+        let prefix = match direction {
+            Direction::Client => "C:",
+            Direction::Server => "S:",
+            Direction::Data => "C: <message>",
+            Direction::Info => "*",
+        };
+        let shown = if direction == Direction::Data {
+            format!("{} bytes", line.len())
+        } else {
+            line.to_string()
+        };
+        Python::attach(|py| {
+            let _ = logger.call_method1(py, "debug", ("%s %s", prefix, shown));
+        });
+    })))
+}

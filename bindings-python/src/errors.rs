@@ -1,0 +1,116 @@
+//! The one conversion from core errors to Python exceptions: smtplib's own classes (so existing
+//! `except smtplib.SMTPException` code keeps working), ValueError for bad input, TimeoutError,
+//! ssl.SSLError. Each carries `kind`, `stage`, `enhanced_status` and `transient` attributes.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use polymailer::{Error, ErrorKind, Stage};
+
+fn class<'py>(py: Python<'py>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import(module)?.getattr(name)
+}
+
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Connection => "connection",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Tls => "tls",
+        ErrorKind::Auth => "auth",
+        ErrorKind::SenderRefused => "sender_refused",
+        ErrorKind::RecipientsRefused => "recipients_refused",
+        ErrorKind::DataRefused => "data_refused",
+        ErrorKind::MessageTooLarge => "message_too_large",
+        ErrorKind::NotSupported => "not_supported",
+        ErrorKind::Protocol => "protocol",
+        ErrorKind::InvalidInput => "invalid_input",
+        ErrorKind::Io => "io",
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Build => "build",
+        Stage::Connect => "connect",
+        Stage::Greeting => "greeting",
+        Stage::Ehlo => "ehlo",
+        Stage::StartTls => "starttls",
+        Stage::Auth => "auth",
+        Stage::Mail => "mail",
+        Stage::Rcpt => "rcpt",
+        Stage::Data => "data",
+        Stage::Message => "message",
+        Stage::Command => "command",
+    }
+}
+
+/// Builds the exception instance (not raised): `send_many` returns them in its list.
+pub fn exception<'py>(
+    py: Python<'py>,
+    e: &Error,
+    sender: Option<&str>,
+    original: &dyn Fn(&str) -> String,
+) -> PyResult<Bound<'py, PyAny>> {
+    let smtp = |name: &str| class(py, "smtplib", name);
+    let text = |e: &Error| -> Bound<'py, PyBytes> {
+        let t = e.reply().map(|r| r.text()).unwrap_or_else(|| e.message().to_string());
+        PyBytes::new(py, t.as_bytes())
+    };
+    let msg = e.message();
+    let exc = match (e.kind(), e.code()) {
+        (ErrorKind::InvalidInput, _) => class(py, "polymailer.errors", "InvalidInputError")?.call1((msg,))?,
+        (ErrorKind::Timeout, _) => py
+            .get_type::<pyo3::exceptions::PyTimeoutError>()
+            .into_any()
+            .call1((msg,))?,
+        (ErrorKind::Connection, Some(code)) if e.stage() == Stage::Greeting => {
+            smtp("SMTPConnectError")?.call1((code, text(e)))?
+        }
+        (ErrorKind::Connection, _) if e.stage() == Stage::Connect => py
+            .get_type::<pyo3::exceptions::PyConnectionError>()
+            .into_any()
+            .call1((msg,))?,
+        (ErrorKind::Connection, _) => smtp("SMTPServerDisconnected")?.call1((msg,))?,
+        (ErrorKind::Tls, Some(code)) => smtp("SMTPResponseException")?.call1((code, text(e)))?,
+        (ErrorKind::Tls, None) => class(py, "ssl", "SSLError")?.call1((msg,))?,
+        (ErrorKind::Auth, Some(code)) => smtp("SMTPAuthenticationError")?.call1((code, text(e)))?,
+        (ErrorKind::Auth, None) => smtp("SMTPException")?.call1((msg,))?,
+        (ErrorKind::NotSupported, _) => smtp("SMTPNotSupportedError")?.call1((msg,))?,
+        (ErrorKind::SenderRefused, code) => {
+            smtp("SMTPSenderRefused")?.call1((code.unwrap_or(550), text(e), sender.unwrap_or("")))?
+        }
+        (ErrorKind::MessageTooLarge, _) => {
+            smtp("SMTPSenderRefused")?.call1((552, PyBytes::new(py, msg.as_bytes()), sender.unwrap_or("")))?
+        }
+        (ErrorKind::RecipientsRefused, _) => {
+            let refused = PyDict::new(py);
+            for r in e.rejected() {
+                refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
+            }
+            smtp("SMTPRecipientsRefused")?.call1((refused,))?
+        }
+        (ErrorKind::DataRefused, code) => smtp("SMTPDataError")?.call1((code.unwrap_or(554), text(e)))?,
+        (ErrorKind::Protocol, Some(code)) => smtp("SMTPResponseException")?.call1((code, text(e)))?,
+        (ErrorKind::Protocol, None) => smtp("SMTPException")?.call1((msg,))?,
+        (ErrorKind::Io, _) => py.get_type::<pyo3::exceptions::PyOSError>().into_any().call1((msg,))?,
+    };
+    exc.setattr("kind", kind_name(e.kind()))?;
+    exc.setattr("stage", stage_name(e.stage()))?;
+    exc.setattr("enhanced_status", e.enhanced_status().map(|s| s.to_string()))?;
+    exc.setattr("transient", e.is_transient())?;
+    Ok(exc)
+}
+
+/// Converts a core error into a raisable `PyErr`.
+pub fn to_pyerr(py: Python<'_>, e: Error, sender: Option<&str>, original: &dyn Fn(&str) -> String) -> PyErr {
+    match exception(py, &e, sender, original) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => PyRuntimeError::new_err(format!("{e} (while converting the error: {err})")),
+    }
+}
+
+/// The common case: no sender, recipient addresses shown as sent.
+pub fn err(py: Python<'_>, e: Error) -> PyErr {
+    to_pyerr(py, e, None, &|a| a.to_string())
+}

@@ -1,0 +1,180 @@
+//! `polymailer.Mailer`: the native high-level API over the core `Mailer` (pool, DKIM,
+//! rate limit). Building and sending run without the GIL.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use polymailer::{runtime, DkimConfig, Mailer, RateLimit, TransportConfig};
+
+use crate::config;
+use crate::connection::PySendReport;
+use crate::errors::{err, exception};
+use crate::message::Outgoing;
+
+#[pyclass(name = "Mailer", module = "polymailer._native", frozen, subclass)]
+pub struct PyMailer {
+    inner: Mailer,
+}
+
+fn dkim(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<DkimConfig> {
+    let get = |k: &str| -> PyResult<Option<String>> {
+        spec.get_item(k)?
+            .filter(|v| !v.is_none())
+            .map(|v| v.extract())
+            .transpose()
+    };
+    let need = |k: &str| -> PyResult<String> {
+        get(k)?.ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("dkim needs '{k}'")))
+    };
+    let key = match (get("private_key")?, get("private_key_file")?) {
+        (Some(k), _) => k,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("dkim private_key_file {path}: {e}")))?,
+        (None, None) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "dkim needs 'private_key' (PEM) or 'private_key_file'",
+            ))
+        }
+    };
+    let headers: Option<Vec<String>> = spec
+        .get_item("headers")?
+        .filter(|v| !v.is_none())
+        .map(|v| v.extract())
+        .transpose()?;
+    DkimConfig::new(
+        &need("domain")?,
+        &need("selector")?,
+        &key,
+        get("identity")?.as_deref(),
+        headers.as_deref(),
+    )
+    .map_err(|e| err(py, e))
+}
+
+#[pymethods]
+impl PyMailer {
+    #[new]
+    #[pyo3(signature = (host="localhost".to_string(), port=587, *, security=None, username=None, password=None,
+        oauth2_token=None, timeout=None, pool=1, max_messages=0, local_hostname=None, tls=None, dkim=None,
+        rate_limit=None, allow_insecure_auth=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        host: String,
+        port: u16,
+        security: Option<&str>,
+        username: Option<String>,
+        password: Option<String>,
+        oauth2_token: Option<String>,
+        timeout: Option<f64>,
+        pool: usize,
+        max_messages: usize,
+        local_hostname: Option<String>,
+        tls: Option<&Bound<'_, PyDict>>,
+        dkim: Option<&Bound<'_, PyDict>>,
+        rate_limit: Option<(u32, f64)>,
+        allow_insecure_auth: bool,
+    ) -> PyResult<Self> {
+        let mut c = TransportConfig::new(host, port);
+        c.security = config::security(security, port)?;
+        c.credentials = config::credentials(username, password, oauth2_token);
+        c.timeouts = config::timeouts(timeout)?;
+        c.pool.max_connections = pool.max(1);
+        c.pool.max_messages = max_messages;
+        c.hello_name = local_hostname;
+        c.tls = config::tls_options(py, tls)?;
+        c.allow_insecure_auth = allow_insecure_auth;
+        c.rate_limit = rate_limit.map(|(messages, secs)| RateLimit {
+            messages,
+            per: Duration::from_secs_f64(secs.max(0.0)),
+        });
+        if let Some(spec) = dkim {
+            c.dkim = Some(self::dkim(py, spec)?);
+        }
+        c.transcript = config::logging_hook(py)?;
+        Ok(PyMailer {
+            inner: Mailer::new(c).map_err(|e| err(py, e))?,
+        })
+    }
+
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://host:465`.
+    #[staticmethod]
+    fn from_url(py: Python<'_>, url: &str) -> PyResult<Self> {
+        let mut c = TransportConfig::from_url(url).map_err(|e| err(py, e))?;
+        c.transcript = config::logging_hook(py)?;
+        Ok(PyMailer {
+            inner: Mailer::new(c).map_err(|e| err(py, e))?,
+        })
+    }
+
+    /// Sends a `polymailer.Message`, a stdlib `email.message.Message` or bytes.
+    fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<PySendReport> {
+        let outgoing = Outgoing::from_py(message)?;
+        let sender = |o: &Outgoing| match o {
+            Outgoing::Fields(m) => m.sender.as_ref().or(m.from.as_ref()).map(|m| m.address.clone()),
+            Outgoing::Raw(_) => None,
+        };
+        let from = sender(&outgoing);
+        let mailer = &self.inner;
+        let result = py.detach(|| {
+            runtime::block_on(async {
+                let prepared = outgoing.prepare()?;
+                mailer.send_prepared(prepared).await
+            })
+        });
+        result
+            .map(PySendReport::from)
+            .map_err(|e| crate::errors::to_pyerr(py, e, from.as_deref(), &|a| a.to_string()))
+    }
+
+    /// Sends every message over the pool; returns a list with a SendReport, or the exception
+    /// (not raised) for each message that failed, in order.
+    fn send_many<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let outgoing: Vec<Outgoing> = messages
+            .try_iter()?
+            .map(|m| Outgoing::from_py(&m?))
+            .collect::<PyResult<_>>()?;
+        let mailer = self.inner.clone();
+        let results = py.detach(|| {
+            runtime::block_on(async move {
+                let handles: Vec<_> = outgoing
+                    .into_iter()
+                    .map(|o| {
+                        let mailer = mailer.clone();
+                        runtime::spawn(async move { mailer.send_prepared(o.prepare()?).await })
+                    })
+                    .collect();
+                let mut out = Vec::with_capacity(handles.len());
+                for h in handles {
+                    out.push(h.await.expect("send task panicked"));
+                }
+                out
+            })
+        });
+        let list = PyList::empty(py);
+        for r in results {
+            match r {
+                Ok(report) => list.append(Py::new(py, PySendReport::from(report))?)?,
+                Err(e) => list.append(exception(py, &e, None, &|a| a.to_string())?)?,
+            }
+        }
+        Ok(list)
+    }
+
+    /// Connects, upgrades, authenticates and quits: raises if any step fails.
+    fn verify(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.verify_blocking()).map_err(|e| err(py, e))
+    }
+
+    /// QUITs the pooled connections.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.inner.close_blocking())
+    }
+
+    #[getter]
+    fn idle_connections(&self) -> usize {
+        self.inner.idle_connections()
+    }
+}
