@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-2000}
 cargo build -q --release -p polymailer-bench
+make -s python
 
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 /usr/sbin/smtp-sink -u nobody "127.0.0.1:$port" 256 &
@@ -22,9 +23,16 @@ src1=$(rate /usr/sbin/smtp-source -d -s 1 -m "$count" -l 900 -f sender@example.c
 src8=$(rate /usr/sbin/smtp-source -d -s 8 -m "$count" -l 900 -f sender@example.com -t rcpt@example.com "127.0.0.1:$port")
 pm1=$(target/release/polymailer-bench "$port" "$count" 1 | awk '{print $1}')
 pm8=$(target/release/polymailer-bench "$port" "$count" 8 | awk '{print $1}')
+py=$(.venv/bin/python bench/python/one_connection.py "$port" "$count")
+py_std=$(echo "$py" | awk '$1=="stdlib-smtplib"{print $2}')
+py_drop=$(echo "$py" | awk '$1=="polymailer-smtplib"{print $2}')
+py_native=$(echo "$py" | awk '$1=="polymailer-native"{print $2}')
 
 printf '\n%-40s %10s %8s\n' "sender ($count ~1 KB messages, smtp-sink)" "msg/s" "ratio"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 1 (C, 1 connection)" "$src1" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer Rust, 1 connection" "$pm1" "$(calc "$pm1 / $src1")"
+printf '%-40s %10.0f %8s\n' "Python stdlib smtplib (EmailMessage)" "$py_std" "1.00"
+printf '%-40s %10.0f %8.2f\n' "polymailer.smtplib (EmailMessage)" "$py_drop" "$(calc "$py_drop / $py_std")"
+printf '%-40s %10.0f %8.2f\n' "polymailer native Message" "$py_native" "$(calc "$py_native / $py_std")"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 8 (C, 8 connections)" "$src8" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer Rust, pool of 8" "$pm8" "$(calc "$pm8 / $src8")"
