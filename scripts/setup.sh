@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo, tests and benchmarks need on a fresh machine; quick when all is there.
 #   Debian packages: postfix (smtp-sink, smtp-source), openssl
-#   .venv: tests/requirements.txt (aiosmtpd, dkimpy, pytest, maturin)
+#   .venv: tests/requirements.txt (aiosmtpd, dkimpy, pytest, maturin, ruff)
+#   bindings-node/node_modules comes from `make node` (npm ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ need_apt=()
 [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

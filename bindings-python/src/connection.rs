@@ -244,6 +244,7 @@ impl PyConnection {
             to: to_addrs.clone(),
             mail_params: mail_options,
             rcpt_params: rcpt_options,
+            dsn: None,
         };
         let wire = envelope.to_wire().map_err(|e| err(py, e))?;
         // Refused addresses come back in wire form (IDN punycoded); report them as given.

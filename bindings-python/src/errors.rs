@@ -32,6 +32,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
 fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::Build => "build",
+        Stage::Envelope => "envelope",
         Stage::Connect => "connect",
         Stage::Greeting => "greeting",
         Stage::Ehlo => "ehlo",

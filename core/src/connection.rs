@@ -229,10 +229,34 @@ impl Connection {
             last_used: Instant::now(),
         };
         conn.info(&format!("connected to {target}"));
+        let port = conn.config.port;
         if conn.config.security == Security::ImplicitTls {
-            conn.handshake(Stage::Connect).await?;
+            conn.handshake(Stage::Connect).await.map_err(|e| {
+                if matches!(port, 25 | 587 | 2525) && e.kind() == ErrorKind::Tls {
+                    let hint = format!(
+                        "{e} (port {port} normally speaks plain SMTP and upgrades with STARTTLS: \
+                         do not use implicit TLS there; Nodemailer secure: false, PHPMailer SMTPSecure 'tls', smtplib SMTP)"
+                    );
+                    Error::new(ErrorKind::Tls, Stage::Connect, hint)
+                } else {
+                    e
+                }
+            })?;
         }
-        let greeting = conn.read_reply(Stage::Greeting, t.greeting).await?;
+        // Port 465 expects implicit TLS: a plain client waits for a greeting that never comes.
+        let mismatch = port == 465 && conn.config.security != Security::ImplicitTls;
+        let limit = if mismatch { t.greeting.min(Duration::from_secs(5)) } else { t.greeting };
+        let greeting = conn.read_reply(Stage::Greeting, limit).await.map_err(|e| {
+            if mismatch && e.kind() == ErrorKind::Timeout {
+                let hint = format!(
+                    "no greeting from port 465 within {limit:?}: port 465 expects implicit TLS \
+                     (Nodemailer secure: true, PHPMailer SMTPSecure 'ssl', smtplib SMTP_SSL)"
+                );
+                Error::new(ErrorKind::Timeout, Stage::Greeting, hint)
+            } else {
+                e
+            }
+        })?;
         if greeting.code != 220 {
             conn.broken = true;
             let kind = if greeting.is_transient() || greeting.is_permanent() {
@@ -581,7 +605,9 @@ impl Connection {
         }
         let mut mail = format!("MAIL FROM:<{}>", env.from.as_deref().unwrap_or(""));
         let keyword = |p: &str| p.split('=').next().unwrap_or("").to_ascii_uppercase();
-        let given: Vec<String> = env.mail_params.iter().map(|p| keyword(p)).collect();
+        let dsn = env.dsn.as_ref().filter(|_| ext.dsn());
+        let mail_params: Vec<&String> = env.mail_params.iter().chain(dsn.iter().flat_map(|d| &d.mail_params)).collect();
+        let given: Vec<String> = mail_params.iter().map(|p| keyword(p)).collect();
         let mut auto = Vec::new();
         if ext.has("SIZE") {
             auto.push(format!("SIZE={}", message.bytes.len()));
@@ -593,15 +619,16 @@ impl Connection {
             auto.push("SMTPUTF8".to_string());
         }
         // The caller's parameters win over the ones added here.
-        for p in auto
-            .iter()
-            .filter(|p| !given.contains(&keyword(p)))
-            .chain(&env.mail_params)
-        {
+        for p in auto.iter().filter(|p| !given.contains(&keyword(p))).chain(mail_params) {
             mail.push(' ');
             mail.push_str(p);
         }
-        let rcpt_suffix: String = env.rcpt_params.iter().map(|p| format!(" {p}")).collect();
+        let rcpt_suffix: String = env
+            .rcpt_params
+            .iter()
+            .chain(dsn.iter().flat_map(|d| &d.rcpt_params))
+            .map(|p| format!(" {p}"))
+            .collect();
         let t = self.config.timeouts.command;
 
         let pipelining = ext.pipelining();

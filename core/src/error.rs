@@ -39,6 +39,8 @@ pub enum ErrorKind {
 pub enum Stage {
     /// Building or validating the message and configuration, before any I/O.
     Build,
+    /// Validating the envelope (sender and recipients), before any I/O.
+    Envelope,
     Connect,
     Greeting,
     Ehlo,
@@ -58,6 +60,7 @@ impl Stage {
     pub fn command(self) -> &'static str {
         match self {
             Stage::Build => "API",
+            Stage::Envelope => "API",
             Stage::Connect => "CONN",
             Stage::Greeting => "GREETING",
             Stage::Ehlo => "EHLO",

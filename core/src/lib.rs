@@ -38,6 +38,6 @@ pub use dkim::DkimConfig;
 pub use error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
 pub use extensions::Extensions;
 pub use mailer::Mailer;
-pub use message::{Attachment, Content, Envelope, Message, Prepared, Priority, RawMessage};
+pub use message::{Attachment, Content, Dsn, Envelope, Message, Prepared, Priority, RawMessage};
 pub use reply::{EnhancedStatus, Reply};
 pub use transcript::{Direction, Transcript};

@@ -8,7 +8,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment as LettreAttachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
 use crate::address::{self, check_no_control, Mailbox};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Stage};
 
 /// Where an attachment's bytes come from. Paths are read when the message is built, so an
 /// unreadable path fails before any connection is made.
@@ -75,6 +75,58 @@ pub struct Envelope {
     pub to: Vec<String>,
     pub mail_params: Vec<String>,
     pub rcpt_params: Vec<String>,
+    /// Delivery status notification request, sent only when the server offers DSN.
+    pub dsn: Option<Dsn>,
+}
+
+/// RFC 3461 delivery status notifications: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dsn {
+    pub mail_params: Vec<String>,
+    pub rcpt_params: Vec<String>,
+}
+
+impl Dsn {
+    /// `ret`: `HDRS`/`headers` or `FULL`; `notify`: `NEVER` or any of `SUCCESS`, `FAILURE`,
+    /// `DELAY`; `orcpt`: an address (sent as `rfc822;addr`).
+    pub fn new(ret: Option<&str>, envid: Option<&str>, notify: &[String], orcpt: Option<&str>) -> Result<Option<Dsn>> {
+        let mut dsn = Dsn::default();
+        if let Some(ret) = ret {
+            let ret = match ret.to_ascii_uppercase().as_str() {
+                "HDRS" | "HEADERS" => "HDRS",
+                "FULL" => "FULL",
+                other => return Err(Error::invalid(format!("dsn ret {other:?}: HDRS or FULL"))),
+            };
+            dsn.mail_params.push(format!("RET={ret}"));
+        }
+        if let Some(id) = envid {
+            dsn.mail_params.push(format!("ENVID={}", xtext(id)));
+        }
+        if !notify.is_empty() {
+            let upper: Vec<String> = notify.iter().map(|n| n.trim().to_ascii_uppercase()).collect();
+            for n in &upper {
+                if !["NEVER", "SUCCESS", "FAILURE", "DELAY"].contains(&n.as_str()) {
+                    return Err(Error::invalid(format!("dsn notify {n:?}: NEVER, SUCCESS, FAILURE or DELAY")));
+                }
+            }
+            if upper.len() > 1 && upper.iter().any(|n| n == "NEVER") {
+                return Err(Error::invalid("dsn notify: NEVER cannot be combined"));
+            }
+            dsn.rcpt_params.push(format!("NOTIFY={}", upper.join(",")));
+        }
+        if let Some(o) = orcpt {
+            address::validate_address("dsn orcpt", o)?;
+            dsn.rcpt_params.push(format!("ORCPT=rfc822;{}", xtext(o)));
+        }
+        Ok((!dsn.mail_params.is_empty() || !dsn.rcpt_params.is_empty()).then_some(dsn))
+    }
+}
+
+/// RFC 3461 xtext: `+`, `=`, controls and non-ASCII as `+XX`.
+fn xtext(s: &str) -> String {
+    s.bytes()
+        .map(|b| if (33..=126).contains(&b) && b != b'+' && b != b'=' { (b as char).to_string() } else { format!("+{b:02X}") })
+        .collect()
 }
 
 impl Envelope {
@@ -88,6 +140,10 @@ impl Envelope {
 
     /// Validates the addresses and puts their domains in punycode.
     pub fn to_wire(&self) -> Result<Envelope> {
+        self.checked().map_err(|e| e.at_stage(Stage::Envelope))
+    }
+
+    fn checked(&self) -> Result<Envelope> {
         let from = match &self.from {
             Some(f) if !f.is_empty() => {
                 address::validate_address("envelope from", f)?;
@@ -114,6 +170,7 @@ impl Envelope {
             to,
             mail_params: self.mail_params.clone(),
             rcpt_params: self.rcpt_params.clone(),
+            dsn: self.dsn.clone(),
         })
     }
 }

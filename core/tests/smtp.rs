@@ -522,3 +522,14 @@ fn url_config_sends() {
     m.send_blocking(&simple_message("url")).unwrap();
     assert_eq!(server.wait_for(1)[0].meta["auth"], "me@example.com");
 }
+
+#[test]
+fn port_and_tls_mode_mismatch_fails_fast_with_a_hint() {
+    // Implicit TLS against a plain (STARTTLS-style) server.
+    let server = Server::capture(&["--starttls"]);
+    let config = TransportConfig::new("localhost", server.port)
+        .security(Security::ImplicitTls)
+        .tls(test_ca());
+    let err = mailer(config).send_blocking(&simple_message("x")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+}

@@ -1,0 +1,264 @@
+'use strict';
+// Nodemailer's API over polymailer's Rust engine: `require('nodemailer')` becomes
+// `require('polymailer')`. This file only translates idioms (options shapes, callbacks and
+// Promises, events, Error objects); every SMTP behaviour is in the Rust core.
+
+const EventEmitter = require('events');
+const { NativeTransport } = require('./native.js');
+const services = require('./services.json');
+
+const serviceIndex = new Map();
+for (const [name, entry] of Object.entries(services)) {
+  for (const key of [name, ...(entry.aliases || [])]) {
+    serviceIndex.set(normalizeKey(key), entry);
+  }
+}
+
+function normalizeKey(name) {
+  return String(name).toLowerCase().replace(/[^a-z0-9.-]/g, '');
+}
+
+/** Well-known service settings ({host, port, secure, ...}) or false, as nodemailer/lib/well-known. */
+function wellKnown(name) {
+  const entry = serviceIndex.get(normalizeKey(name));
+  if (!entry) return false;
+  const { aliases, ...settings } = entry; // eslint-disable-line no-unused-vars
+  return { ...settings };
+}
+
+/** `smtp://user:pass@host:port/?pool=true&...` → options, as Nodemailer parses connection URLs. */
+function parseConnectionUrl(str) {
+  const url = new URL(str);
+  const options = {};
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: 'EPROTOCOL' });
+  }
+  options.secure = url.protocol === 'smtps:';
+  if (url.hostname) options.host = url.hostname.replace(/^\[|\]$/g, '');
+  if (url.port) options.port = Number(url.port);
+  if (url.username) {
+    options.auth = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+  }
+  for (const [key, raw] of url.searchParams) {
+    let value = raw;
+    if (/^\d+$/.test(value)) value = Number(value);
+    else if (value === 'true') value = true;
+    else if (value === 'false') value = false;
+    if (key.startsWith('tls.')) {
+      options.tls = options.tls || {};
+      options.tls[key.slice(4)] = value;
+    } else {
+      options[key] = value;
+    }
+  }
+  return options;
+}
+
+function toBuffer(value, encoding) {
+  if (value === undefined || value === null) return undefined;
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  if (typeof value === 'string') return Buffer.from(value, encoding || 'utf8');
+  throw Object.assign(new Error('Streams are not supported as content; pass a Buffer, a string or a path'), {
+    code: 'EMESSAGE',
+  });
+}
+
+function nativeOptions(options) {
+  const tls = options.tls || {};
+  const ca = tls.ca === undefined ? undefined : [].concat(tls.ca).map((c) => toBuffer(c));
+  const num = (v) => (v === undefined || v === null || v === '' ? undefined : Number(v));
+  const auth = options.auth
+    ? { user: options.auth.user, pass: options.auth.pass, type: options.auth.type, accessToken: options.auth.accessToken }
+    : undefined;
+  return {
+    host: options.host,
+    port: num(options.port),
+    secure: options.secure === undefined ? undefined : Boolean(options.secure),
+    requireTLS: options.requireTLS,
+    ignoreTLS: options.ignoreTLS,
+    auth,
+    name: options.name,
+    connectionTimeout: num(options.connectionTimeout),
+    greetingTimeout: num(options.greetingTimeout),
+    socketTimeout: num(options.socketTimeout),
+    tls: options.tls
+      ? { rejectUnauthorized: tls.rejectUnauthorized, ca, servername: tls.servername, minVersion: tls.minVersion }
+      : undefined,
+    pool: Boolean(options.pool),
+    maxConnections: num(options.maxConnections),
+    maxMessages: options.maxMessages === Infinity ? Number.MAX_SAFE_INTEGER : num(options.maxMessages),
+    rateDelta: num(options.rateDelta),
+    rateLimit: num(options.rateLimit),
+    dkim: options.dkim
+      ? {
+          domainName: options.dkim.domainName,
+          keySelector: options.dkim.keySelector,
+          privateKey: String(options.dkim.privateKey),
+        }
+      : undefined,
+    allowInsecureAuth: options.allowInsecureAuth,
+  };
+}
+
+/** Address fields: string, "a, b" list, {name, address}, or nested arrays → flat list. */
+function addressList(value) {
+  if (value === undefined || value === null || value === false || value === '') return undefined;
+  const out = [];
+  (function walk(v) {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') out.push({ name: v.name || undefined, address: String(v.address) });
+    else if (v !== undefined && v !== null && v !== '') out.push(String(v));
+  })(value);
+  return out;
+}
+
+function headerList(headers) {
+  if (!headers) return undefined;
+  const entries = Array.isArray(headers) ? headers.map((h) => [h.key, h.value]) : Object.entries(headers);
+  const out = [];
+  for (const [key, value] of entries) {
+    for (const v of [].concat(value)) {
+      out.push({ key, value: String(v && typeof v === 'object' && 'value' in v ? v.value : v) });
+    }
+  }
+  return out;
+}
+
+function plainAddress(v) {
+  if (v && typeof v === 'object') return v.address;
+  const m = /<([^>]*)>/.exec(String(v));
+  return (m ? m[1] : String(v)).trim();
+}
+
+function mailInput(mail) {
+  const text = (v) => (v === undefined || v === null || v === false ? undefined : Buffer.isBuffer(v) ? v.toString() : String(v));
+  const dsn = mail.dsn || {};
+  const envelope = mail.envelope
+    ? {
+        from: mail.envelope.from === undefined ? undefined : plainAddress(mail.envelope.from),
+        to: []
+          .concat(mail.envelope.to || [], mail.envelope.cc || [], mail.envelope.bcc || [])
+          .flatMap((t) => (typeof t === 'string' ? t.split(',') : [t]))
+          .map(plainAddress)
+          .filter(Boolean),
+      }
+    : undefined;
+  return {
+    from: addressList(mail.from),
+    sender: addressList(mail.sender),
+    to: addressList(mail.to),
+    cc: addressList(mail.cc),
+    bcc: addressList(mail.bcc),
+    replyTo: addressList(mail.replyTo),
+    subject: text(mail.subject),
+    text: text(mail.text),
+    html: text(mail.html),
+    attachments: (mail.attachments || []).map((a) => ({
+      filename: a.filename === false ? undefined : a.filename,
+      content: toBuffer(a.content, a.encoding),
+      path: a.path,
+      contentType: a.contentType,
+      cid: a.cid,
+      contentDisposition: a.contentDisposition,
+    })),
+    headers: headerList(mail.headers),
+    messageId: mail.messageId,
+    date: mail.date === undefined ? undefined : new Date(mail.date).getTime(),
+    inReplyTo: mail.inReplyTo,
+    references: mail.references === undefined ? undefined : [].concat(mail.references).flatMap((r) => String(r).split(/\s+/)).filter(Boolean),
+    priority: mail.priority,
+    envelope,
+    raw: mail.raw === undefined ? undefined : toBuffer(mail.raw),
+    dsnRet: dsn.return || dsn.ret,
+    dsnEnvid: dsn.id || dsn.envid,
+    dsnNotify: dsn.notify === undefined ? undefined : [].concat(dsn.notify).flatMap((n) => String(n).split(',')),
+    dsnOrcpt: dsn.recipient || dsn.orcpt,
+  };
+}
+
+function toError(fields) {
+  const err = new Error(fields.message);
+  err.code = fields.code;
+  if (fields.responseCode !== undefined && fields.responseCode !== null) err.responseCode = fields.responseCode;
+  if (fields.response) err.response = fields.response;
+  err.command = fields.command;
+  if (fields.rejected && fields.rejected.length) err.rejected = fields.rejected;
+  err.kind = fields.kind;
+  err.transient = fields.transient;
+  return err;
+}
+
+function settle(promise, callback) {
+  if (typeof callback !== 'function') return promise;
+  promise.then(
+    (value) => callback(null, value),
+    (err) => callback(err)
+  );
+  return undefined;
+}
+
+class Transporter extends EventEmitter {
+  constructor(options, defaults) {
+    super();
+    let opts = typeof options === 'string' ? parseConnectionUrl(options) : { ...(options || {}) };
+    if (opts.url) opts = { ...parseConnectionUrl(opts.url), ...opts };
+    if (opts.service) {
+      const known = wellKnown(opts.service);
+      if (!known) throw Object.assign(new Error(`Unknown service "${opts.service}"`), { code: 'EPROTOCOL' });
+      opts = { ...known, ...opts };
+    }
+    this.options = opts;
+    this._defaults = defaults || {};
+    try {
+      this._native = new NativeTransport(nativeOptions(opts));
+    } catch (e) {
+      const [, code, message] = /^(E[A-Z]+): ([\s\S]*)$/.exec(e.message) || [null, 'EPROTOCOL', e.message];
+      throw Object.assign(new Error(message), { code });
+    }
+  }
+
+  /** sendMail(mail[, callback]): a Promise when no callback is given. */
+  sendMail(mail, callback) {
+    return settle(this._send({ ...this._defaults, ...mail }), callback);
+  }
+
+  async _send(mail) {
+    let input;
+    try {
+      input = mailInput(mail);
+    } catch (e) {
+      e.code = e.code || 'EMESSAGE';
+      throw e;
+    }
+    const outcome = await this._native.send(input);
+    if (this.options.pool && this._native.isIdle()) setImmediate(() => this.emit('idle'));
+    if (outcome.error) throw toError(outcome.error);
+    return outcome.info;
+  }
+
+  verify(callback) {
+    const p = this._native.verify().then((o) => {
+      if (o.error) throw toError(o.error);
+      return true;
+    });
+    return settle(p, callback);
+  }
+
+  isIdle() {
+    return this._native.isIdle();
+  }
+
+  close(callback) {
+    const p = this._native.close().then(() => {
+      this.emit('close');
+    });
+    return settle(p, callback);
+  }
+}
+
+function createTransport(options, defaults) {
+  return new Transporter(options, defaults);
+}
+
+module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl };

@@ -1,0 +1,141 @@
+//! Nodemailer transport options → `TransportConfig`, in one place.
+
+use std::time::Duration;
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use polymailer::{Credentials, DkimConfig, Error, PoolConfig, RateLimit, Security, Timeouts, TlsVersion, TransportConfig};
+
+#[napi(object)]
+pub struct AuthOptions {
+    pub user: Option<String>,
+    pub pass: Option<String>,
+    #[napi(js_name = "type")]
+    pub kind: Option<String>,
+    pub access_token: Option<String>,
+}
+
+#[napi(object)]
+pub struct TlsOptionsJs {
+    pub reject_unauthorized: Option<bool>,
+    /// PEM strings or DER buffers (index.js makes every item a Buffer).
+    pub ca: Option<Vec<Buffer>>,
+    pub servername: Option<String>,
+    pub min_version: Option<String>,
+}
+
+#[napi(object)]
+pub struct DkimOptions {
+    pub domain_name: String,
+    pub key_selector: String,
+    pub private_key: String,
+}
+
+/// The options `createTransport` takes, after index.js resolved `service` and URLs.
+#[napi(object)]
+pub struct TransportOptions {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub secure: Option<bool>,
+    #[napi(js_name = "requireTLS")]
+    pub require_tls: Option<bool>,
+    #[napi(js_name = "ignoreTLS")]
+    pub ignore_tls: Option<bool>,
+    pub auth: Option<AuthOptions>,
+    pub name: Option<String>,
+    /// Milliseconds, as Nodemailer takes them.
+    pub connection_timeout: Option<f64>,
+    pub greeting_timeout: Option<f64>,
+    pub socket_timeout: Option<f64>,
+    pub tls: Option<TlsOptionsJs>,
+    pub pool: Option<bool>,
+    pub max_connections: Option<u32>,
+    pub max_messages: Option<f64>,
+    pub rate_delta: Option<f64>,
+    pub rate_limit: Option<u32>,
+    pub dkim: Option<DkimOptions>,
+    pub allow_insecure_auth: Option<bool>,
+}
+
+fn ms(v: Option<f64>, default: Duration) -> Duration {
+    match v {
+        Some(ms) if ms > 0.0 && ms.is_finite() => Duration::from_secs_f64(ms / 1000.0),
+        _ => default,
+    }
+}
+
+impl TryFrom<TransportOptions> for TransportConfig {
+    type Error = Error;
+
+    fn try_from(o: TransportOptions) -> Result<Self, Error> {
+        let secure = o.secure.unwrap_or(o.port == Some(465));
+        let port = o.port.map(|p| p as u16).unwrap_or(if secure { 465 } else { 587 });
+        let mut c = TransportConfig::new(o.host.unwrap_or_else(|| "localhost".into()), port);
+        c.security = if secure {
+            Security::ImplicitTls
+        } else if o.ignore_tls.unwrap_or(false) {
+            Security::None
+        } else if o.require_tls.unwrap_or(false) {
+            Security::StartTlsRequired
+        } else {
+            Security::StartTlsOpportunistic
+        };
+        if let Some(a) = o.auth {
+            let user = a.user.unwrap_or_default();
+            let oauth = a.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("oauth2"));
+            c.credentials = match (oauth, a.access_token, a.pass) {
+                (true, Some(token), _) => Some(Credentials::oauth2(user, token)),
+                (true, None, _) => return Err(Error::invalid("auth: type OAuth2 needs accessToken")),
+                (false, _, Some(pass)) => Some(Credentials::password(user, pass)),
+                (false, _, None) => None,
+            };
+        }
+        c.hello_name = o.name;
+        let d = Timeouts::default();
+        // Nodemailer's defaults: 2 min to connect, 30 s for the greeting, 10 min of socket inactivity.
+        c.timeouts = Timeouts {
+            connect: ms(o.connection_timeout, Duration::from_secs(120)),
+            tls_handshake: ms(o.connection_timeout, d.tls_handshake),
+            greeting: ms(o.greeting_timeout, d.greeting),
+            command: ms(o.socket_timeout, Duration::from_secs(600)),
+            data: ms(o.socket_timeout, Duration::from_secs(600)),
+        };
+        if let Some(t) = o.tls {
+            c.tls.accept_invalid_certs = t.reject_unauthorized == Some(false);
+            for ca in t.ca.unwrap_or_default() {
+                c.tls.add_ca(&ca)?;
+            }
+            c.tls.server_name = t.servername;
+            c.tls.min_version = match t.min_version.as_deref() {
+                Some("TLSv1.3") => Some(TlsVersion::Tls13),
+                Some("TLSv1.2") | None => None,
+                Some(v) => return Err(Error::invalid(format!("tls.minVersion {v:?}: TLSv1.2 or TLSv1.3"))),
+            };
+        }
+        c.pool = if o.pool.unwrap_or(false) {
+            PoolConfig {
+                max_connections: o.max_connections.unwrap_or(5).max(1) as usize,
+                max_messages: o.max_messages.map_or(100, |m| if m.is_finite() { m.max(0.0) as usize } else { 0 }),
+                ..PoolConfig::default()
+            }
+        } else {
+            // Nodemailer without a pool: a connection per message, any number at once.
+            PoolConfig {
+                max_connections: 64,
+                max_messages: 1,
+                ..PoolConfig::default()
+            }
+        };
+        if let Some(limit) = o.rate_limit.filter(|&l| l > 0) {
+            c.rate_limit = Some(RateLimit {
+                messages: limit,
+                per: ms(o.rate_delta, Duration::from_secs(1)),
+            });
+        }
+        if let Some(d) = o.dkim {
+            c.dkim = Some(DkimConfig::new(&d.domain_name, &d.key_selector, &d.private_key, None, None)?);
+        }
+        c.allow_insecure_auth = o.allow_insecure_auth.unwrap_or(false);
+        Ok(c)
+    }
+}

@@ -1,0 +1,54 @@
+//! The one conversion from core errors to Nodemailer-shaped error fields (`code`,
+//! `responseCode`, `response`, `command`); `index.js` turns them into `Error` objects.
+
+use napi_derive::napi;
+use polymailer::{Error, ErrorKind, Stage};
+
+#[napi(object)]
+pub struct ErrorFields {
+    pub message: String,
+    /// Nodemailer's code: EAUTH, ECONNECTION, ETIMEDOUT, ETLS, EENVELOPE, EMESSAGE, ESOCKET, EPROTOCOL.
+    pub code: String,
+    pub response_code: Option<u32>,
+    pub response: Option<String>,
+    pub command: String,
+    /// Refused recipients, when the envelope was refused.
+    pub rejected: Vec<String>,
+    /// The core's kind and stage, e.g. "auth" and "AUTH".
+    pub kind: String,
+    pub transient: bool,
+}
+
+fn code(e: &Error) -> &'static str {
+    match e.kind() {
+        ErrorKind::Auth => "EAUTH",
+        ErrorKind::NotSupported if e.stage() == Stage::Auth => "EAUTH",
+        ErrorKind::NotSupported | ErrorKind::Tls => "ETLS",
+        ErrorKind::Timeout => "ETIMEDOUT",
+        ErrorKind::Connection if matches!(e.stage(), Stage::Connect | Stage::Greeting) => "ECONNECTION",
+        ErrorKind::Connection | ErrorKind::Io => "ESOCKET",
+        ErrorKind::SenderRefused | ErrorKind::RecipientsRefused => "EENVELOPE",
+        ErrorKind::InvalidInput if e.stage() == Stage::Envelope => "EENVELOPE",
+        ErrorKind::InvalidInput | ErrorKind::DataRefused | ErrorKind::MessageTooLarge => "EMESSAGE",
+        ErrorKind::Protocol => "EPROTOCOL",
+    }
+}
+
+pub fn fields(e: &Error) -> ErrorFields {
+    let kind = format!("{:?}", e.kind());
+    ErrorFields {
+        message: e.to_string(),
+        code: code(e).to_string(),
+        response_code: e.code().map(u32::from),
+        response: e.reply().map(|r| r.one_line()),
+        command: e.stage().command().to_string(),
+        rejected: e.rejected().iter().map(|r| r.address.clone()).collect(),
+        kind,
+        transient: e.is_transient(),
+    }
+}
+
+/// For synchronous failures (bad options): a thrown `Error` whose message carries the code.
+pub fn throw(e: Error) -> napi::Error {
+    napi::Error::new(napi::Status::InvalidArg, format!("{}: {}", code(&e), e))
+}

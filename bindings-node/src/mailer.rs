@@ -1,0 +1,161 @@
+//! `NativeTransport`: the core `Mailer` behind Nodemailer's transporter. Every call returns a
+//! Promise settled from the core's runtime; the event loop never waits on I/O.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polymailer::{runtime, Mailer, SendReport, TransportConfig};
+
+use crate::config::TransportOptions;
+use crate::errors::{fields, throw, ErrorFields};
+use crate::message::{MailInput, Outgoing};
+
+#[napi(object)]
+pub struct EnvelopeInfo {
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// Nodemailer's `info`.
+#[napi(object)]
+pub struct SentInfo {
+    pub message_id: Option<String>,
+    pub envelope: EnvelopeInfo,
+    pub accepted: Vec<String>,
+    pub rejected: Vec<String>,
+    pub pending: Vec<String>,
+    pub response: String,
+    /// `{recipient, code, response}` for each refused recipient.
+    pub rejected_errors: Vec<RejectedInfo>,
+}
+
+#[napi(object)]
+pub struct RejectedInfo {
+    pub recipient: String,
+    pub response_code: u32,
+    pub response: String,
+}
+
+/// A settled call: exactly one of `info` and `error` is set.
+#[napi(object)]
+pub struct Outcome {
+    pub info: Option<SentInfo>,
+    pub error: Option<ErrorFields>,
+}
+
+impl From<polymailer::Result<SendReport>> for Outcome {
+    fn from(r: polymailer::Result<SendReport>) -> Self {
+        match r {
+            Ok(r) => Outcome {
+                info: Some(SentInfo {
+                    message_id: r.message_id,
+                    envelope: EnvelopeInfo {
+                        from: r.envelope.from.unwrap_or_default(),
+                        to: r.envelope.to,
+                    },
+                    accepted: r.accepted,
+                    rejected: r.rejected.iter().map(|x| x.address.clone()).collect(),
+                    pending: vec![],
+                    response: r.response.one_line(),
+                    rejected_errors: r
+                        .rejected
+                        .into_iter()
+                        .map(|x| RejectedInfo {
+                            response: format!("{} {}", x.code, x.text),
+                            recipient: x.address,
+                            response_code: x.code.into(),
+                        })
+                        .collect(),
+                }),
+                error: None,
+            },
+            Err(e) => Outcome {
+                info: None,
+                error: Some(fields(&e)),
+            },
+        }
+    }
+}
+
+#[napi]
+pub struct NativeTransport {
+    mailer: Mailer,
+}
+
+/// Runs `work` on the core runtime and settles the returned Promise with its outcome.
+fn promise<'env, F>(env: &'env Env, work: F) -> Result<Object<'env>>
+where
+    F: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<Outcome, _>()?;
+    runtime::spawn(async move {
+        let outcome = work.await;
+        deferred.resolve(move |_| Ok(outcome));
+    });
+    Ok(promise)
+}
+
+#[napi]
+impl NativeTransport {
+    #[napi(constructor)]
+    pub fn new(options: TransportOptions) -> Result<Self> {
+        let config = TransportConfig::try_from(options).map_err(throw)?;
+        Ok(NativeTransport {
+            mailer: Mailer::new(config).map_err(throw)?,
+        })
+    }
+
+    /// Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport.
+    #[napi(factory)]
+    pub fn from_url(url: String) -> Result<Self> {
+        Ok(NativeTransport {
+            mailer: Mailer::from_url(&url).map_err(throw)?,
+        })
+    }
+
+    /// Sends one mail; resolves to `{info}` or `{error}` (never rejects).
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn send<'env>(&self, env: &'env Env, mail: MailInput) -> Result<Object<'env>> {
+        let mailer = self.mailer.clone();
+        let outgoing = Outgoing::try_from(mail);
+        promise(env, async move {
+            let result = match outgoing {
+                Ok(o) => match o.prepare() {
+                    Ok(p) => mailer.send_prepared(p).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            Outcome::from(result)
+        })
+    }
+
+    /// Connects, upgrades, authenticates, quits; resolves to `{}` or `{error}`.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn verify<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let mailer = self.mailer.clone();
+        promise(env, async move {
+            match mailer.verify().await {
+                Ok(()) => Outcome { info: None, error: None },
+                Err(e) => Outcome {
+                    info: None,
+                    error: Some(fields(&e)),
+                },
+            }
+        })
+    }
+
+    /// QUITs pooled connections.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let mailer = self.mailer.clone();
+        promise(env, async move {
+            mailer.close().await;
+            Outcome { info: None, error: None }
+        })
+    }
+
+    #[napi]
+    pub fn is_idle(&self) -> bool {
+        self.mailer.is_idle()
+    }
+}

@@ -1,0 +1,194 @@
+//! Nodemailer's mail object → a core `Message` (or `RawMessage`), with Nodemailer's envelope
+//! rule: MAIL FROM from `from`, else `sender`, else `replyTo`.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use napi::bindgen_prelude::{Buffer, Either};
+use napi_derive::napi;
+use polymailer::address::parse_list;
+use polymailer::{Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result};
+
+#[napi(object)]
+pub struct AddressObject {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+pub type AddressList = Vec<Either<String, AddressObject>>;
+
+#[napi(object)]
+pub struct AttachmentInput {
+    pub filename: Option<String>,
+    pub content: Option<Buffer>,
+    pub path: Option<String>,
+    pub content_type: Option<String>,
+    pub cid: Option<String>,
+    pub content_disposition: Option<String>,
+}
+
+#[napi(object)]
+pub struct HeaderInput {
+    pub key: String,
+    pub value: String,
+}
+
+#[napi(object)]
+pub struct EnvelopeInput {
+    pub from: Option<String>,
+    pub to: Option<Vec<String>>,
+}
+
+/// The mail object after index.js flattened address fields to lists and attachments' string
+/// content to Buffers.
+#[napi(object)]
+pub struct MailInput {
+    pub from: Option<AddressList>,
+    pub sender: Option<AddressList>,
+    pub to: Option<AddressList>,
+    pub cc: Option<AddressList>,
+    pub bcc: Option<AddressList>,
+    pub reply_to: Option<AddressList>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Option<Vec<AttachmentInput>>,
+    pub headers: Option<Vec<HeaderInput>>,
+    pub message_id: Option<String>,
+    /// Milliseconds since the epoch.
+    pub date: Option<f64>,
+    pub in_reply_to: Option<String>,
+    pub references: Option<Vec<String>>,
+    pub priority: Option<String>,
+    pub envelope: Option<EnvelopeInput>,
+    pub raw: Option<Buffer>,
+    /// DSN: `{ret, envid, notify, orcpt}` flattened by index.js.
+    pub dsn_ret: Option<String>,
+    pub dsn_envid: Option<String>,
+    pub dsn_notify: Option<Vec<String>>,
+    pub dsn_orcpt: Option<String>,
+}
+
+fn mailboxes(list: Option<AddressList>) -> Result<Vec<Mailbox>> {
+    let mut out = Vec::new();
+    for item in list.unwrap_or_default() {
+        match item {
+            Either::A(s) => out.extend(parse_list(&s)?),
+            Either::B(o) => {
+                let m = Mailbox::new(o.name, o.address);
+                m.validate("address")?;
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What `sendMail` will send: built fields, or raw bytes with an envelope.
+pub enum Outgoing {
+    Fields(Box<Message>),
+    Raw(RawMessage),
+}
+
+impl Outgoing {
+    pub fn prepare(&self) -> Result<Prepared> {
+        match self {
+            Outgoing::Fields(m) => m.build(),
+            Outgoing::Raw(r) => r.prepare(),
+        }
+    }
+}
+
+impl TryFrom<MailInput> for Outgoing {
+    type Error = Error;
+
+    fn try_from(mail: MailInput) -> Result<Outgoing> {
+        let from = mailboxes(mail.from)?.into_iter().next();
+        let sender = mailboxes(mail.sender)?.into_iter().next();
+        let reply_to = mailboxes(mail.reply_to)?;
+        let to = mailboxes(mail.to)?;
+        let cc = mailboxes(mail.cc)?;
+        let bcc = mailboxes(mail.bcc)?;
+        let mut envelope = match mail.envelope {
+            Some(e) => Some(Envelope::new(e.from, e.to.unwrap_or_default())),
+            None => {
+                let env_from = from.as_ref().or(sender.as_ref()).or(reply_to.first()).map(|m| m.address.clone());
+                let mut seen = std::collections::HashSet::new();
+                let rcpts = to
+                    .iter()
+                    .chain(&cc)
+                    .chain(&bcc)
+                    .map(|m| m.address.clone())
+                    .filter(|a| seen.insert(a.to_ascii_lowercase()))
+                    .collect();
+                Some(Envelope::new(env_from, rcpts))
+            }
+        };
+        if let Some(env) = envelope.as_mut() {
+            env.dsn = Dsn::new(
+                mail.dsn_ret.as_deref(),
+                mail.dsn_envid.as_deref(),
+                &mail.dsn_notify.unwrap_or_default(),
+                mail.dsn_orcpt.as_deref(),
+            )?;
+        }
+        if let Some(raw) = mail.raw {
+            let mut r = RawMessage::new(raw.to_vec());
+            r.envelope = envelope;
+            return Ok(Outgoing::Raw(r));
+        }
+        let mut m = Message {
+            from,
+            sender,
+            to,
+            cc,
+            bcc,
+            reply_to,
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+            message_id: mail.message_id,
+            in_reply_to: mail.in_reply_to,
+            references: mail.references.unwrap_or_default(),
+            date: mail.date.map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
+            envelope,
+            ..Default::default()
+        };
+        m.priority = match mail.priority.as_deref() {
+            None => None,
+            Some("high") => Some(Priority::High),
+            Some("normal") => Some(Priority::Normal),
+            Some("low") => Some(Priority::Low),
+            Some(p) => return Err(Error::invalid(format!("priority must be high, normal or low, not {p:?}"))),
+        };
+        for a in mail.attachments.unwrap_or_default() {
+            let content = match (a.content, a.path) {
+                (Some(c), _) => Content::Bytes(c.to_vec()),
+                (None, Some(p)) => {
+                    if p.contains("://") || p.starts_with("data:") {
+                        return Err(Error::invalid(format!("attachment path {p:?}: only local files are read")));
+                    }
+                    Content::Path(p.into())
+                }
+                (None, None) => return Err(Error::invalid("attachment needs content or path")),
+            };
+            let inline = a.content_disposition.as_deref() == Some("inline") || a.cid.is_some();
+            m.attachments.push(Attachment {
+                content,
+                filename: a.filename,
+                content_type: a.content_type,
+                content_id: if inline { a.cid.or_else(|| Some(format!("{:x}@polymailer", fastrand_id()))) } else { None },
+            });
+        }
+        for h in mail.headers.unwrap_or_default() {
+            m.headers.push((h.key, h.value));
+        }
+        Ok(Outgoing::Fields(Box::new(m)))
+    }
+}
+
+fn fastrand_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    h.finish()
+}

@@ -1,0 +1,264 @@
+'use strict';
+// polymailer's Nodemailer-compatible transport against real servers.
+
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const { captureServer, smtpSink, dkimVerify, certs } = require('../../tests/servers/harness.js');
+const nodemailer = require('..');
+
+const running = [];
+after(() => running.forEach((s) => s.stop()));
+async function capture(...args) {
+  const s = await captureServer(args);
+  running.push(s);
+  return s;
+}
+async function sink(...args) {
+  const s = await smtpSink(args);
+  running.push(s);
+  return s;
+}
+const ca = () => fs.readFileSync(path.join(certs(), 'ca.pem'));
+const header = (data, name) => (new RegExp(`^${name}: (.*)$`, 'mi').exec(data.toString()) || [])[1];
+
+test('the reference snippet, callback form', async () => {
+  const srv = await capture('--starttls', '--user', 'user@example.com:yourpassword');
+  // Only the require line and the connection settings differ from the reference (plus the CA).
+  let transporter = nodemailer.createTransport({
+    host: 'localhost',
+    port: srv.port,
+    secure: false,
+    auth: { user: 'user@example.com', pass: 'yourpassword' },
+    tls: { ca: ca() },
+  });
+  let mailOptions = {
+    from: '"Your Name" <user@example.com>',
+    to: 'receiver@example.com',
+    subject: 'Hello from Node.js',
+    text: 'This is a test email sent using Nodemailer.',
+  };
+  const info = await new Promise((resolve, reject) =>
+    transporter.sendMail(mailOptions, (err, info) => (err ? reject(err) : resolve(info)))
+  );
+  assert.match(info.response, /^250 /);
+  assert.deepEqual(info.accepted, ['receiver@example.com']);
+  assert.deepEqual(info.envelope, { from: 'user@example.com', to: ['receiver@example.com'] });
+  const [got] = await srv.waitFor(1);
+  assert.equal(got.meta.tls, true);
+  assert.equal(got.meta.auth, 'user@example.com');
+  assert.equal(header(got.data, 'Subject'), 'Hello from Node.js');
+  assert.equal(header(got.data, 'Message-ID'), info.messageId);
+});
+
+test('Promise form, cc/bcc, envelope and Bcc hidden', async () => {
+  const srv = await capture();
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  const info = await t.sendMail({
+    from: { name: 'Ann', address: 'ann@example.com' },
+    to: ['b@example.com, c@example.com'],
+    cc: 'Carol <carol@example.com>',
+    bcc: [{ address: 'hidden@example.com' }, 'B@example.com'],
+    replyTo: 'replies@example.com',
+    subject: 'promise',
+    text: 'x',
+  });
+  assert.deepEqual(info.envelope.to, ['b@example.com', 'c@example.com', 'carol@example.com', 'hidden@example.com']);
+  const [got] = await srv.waitFor(1);
+  assert.deepEqual(got.meta.rcpt_tos, info.envelope.to);
+  assert.ok(!got.data.toString().includes('hidden@'));
+  assert.equal(header(got.data, 'Reply-To'), 'replies@example.com');
+});
+
+test('html, attachments and an inline cid image arrive intact', async () => {
+  const srv = await capture();
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3, 255]);
+  const file = path.join(require('os').tmpdir(), `pm-node-${process.pid}.txt`);
+  fs.writeFileSync(file, 'from a file\n');
+  await t.sendMail({
+    from: 'a@example.com',
+    to: 'b@example.com',
+    subject: 'mime',
+    text: 'plain',
+    html: '<p>Logo: <img src="cid:logo@x"></p>',
+    attachments: [
+      { filename: 'notes.txt', content: 'hello attachment' },
+      { filename: 'data.bin', content: 'AAEC/w==', encoding: 'base64', contentType: 'application/octet-stream' },
+      { path: file },
+      { filename: 'logo.png', content: png, cid: 'logo@x' },
+    ],
+  });
+  fs.unlinkSync(file);
+  const text = (await srv.waitFor(1))[0].data.toString();
+  for (const needle of [
+    'multipart/mixed',
+    'multipart/related',
+    'multipart/alternative',
+    'Content-ID: <logo@x>',
+    'filename="notes.txt"',
+    'filename="data.bin"',
+    'AAEC/w==',
+    png.toString('base64'),
+    `filename="pm-node-${process.pid}.txt"`,
+  ]) {
+    assert.ok(text.includes(needle), `missing ${needle}`);
+  }
+});
+
+test('partial refusal is in info.rejected', async () => {
+  const srv = await capture('--refuse', 'no@example.com');
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  const info = await t.sendMail({ from: 'a@example.com', to: 'ok@example.com, no@example.com', text: 'x' });
+  assert.deepEqual(info.accepted, ['ok@example.com']);
+  assert.deepEqual(info.rejected, ['no@example.com']);
+  assert.equal(info.rejectedErrors[0].responseCode, 550);
+  assert.deepEqual((await srv.waitFor(1))[0].meta.rcpt_tos, ['ok@example.com']);
+});
+
+async function failure(options, mail = {}) {
+  const t = nodemailer.createTransport(options);
+  try {
+    await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't', ...mail });
+  } catch (err) {
+    return err;
+  }
+  assert.fail('no error');
+}
+
+test('each error code comes from a real fault', async () => {
+  const auth = await capture('--starttls', '--user', 'u:right');
+  let err = await failure({ host: 'localhost', port: auth.port, auth: { user: 'u', pass: 'wrong' }, tls: { ca: ca() } });
+  assert.equal(err.code, 'EAUTH');
+  assert.equal(err.responseCode, 535);
+  assert.equal(err.command, 'AUTH');
+  assert.ok(!err.message.includes('wrong'));
+
+  err = await failure({ host: 'localhost', port: auth.port });
+  assert.equal(err.code, 'ETLS', err.message);
+
+  const refusedSender = await sink('-f', 'mail');
+  err = await failure({ host: '127.0.0.1', port: refusedSender.port, ignoreTLS: true });
+  assert.equal(err.code, 'EENVELOPE');
+  assert.equal(err.command, 'MAIL FROM');
+
+  const refusedAll = await capture('--refuse', 'b@example.com');
+  err = await failure({ host: '127.0.0.1', port: refusedAll.port, ignoreTLS: true });
+  assert.equal(err.code, 'EENVELOPE');
+  assert.deepEqual(err.rejected, ['b@example.com']);
+  assert.equal(err.responseCode, 550);
+
+  const closing = await sink('-Q', 'mail');
+  err = await failure({ host: '127.0.0.1', port: closing.port, ignoreTLS: true });
+  assert.equal(err.responseCode, 421);
+  assert.equal(err.transient, true);
+
+  const dropping = await sink('-q', '.');
+  err = await failure({ host: '127.0.0.1', port: dropping.port, ignoreTLS: true });
+  assert.equal(err.code, 'ESOCKET', err.message);
+  assert.equal(err.command, 'DATA');
+
+  const slow = await sink('-p', '-W', 'mail:5');
+  const start = Date.now();
+  err = await failure({ host: '127.0.0.1', port: slow.port, ignoreTLS: true, socketTimeout: 500 });
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.ok(Date.now() - start < 4000);
+
+  err = await failure({ host: '127.0.0.1', port: 1, ignoreTLS: true });
+  assert.equal(err.code, 'ECONNECTION');
+
+  err = await failure({ host: '127.0.0.1', port: refusedAll.port }, { subject: 'x\r\nBcc: evil@example.com' });
+  assert.equal(err.code, 'EMESSAGE');
+  err = await failure({ host: '127.0.0.1', port: refusedAll.port }, { to: 'not-an-address' });
+  assert.ok(['EENVELOPE', 'EMESSAGE'].includes(err.code), err.code);
+});
+
+test('a port/secure mismatch fails fast and says which setting to change', async () => {
+  // secure: true against a STARTTLS server on its usual port 2525.
+  const plain = await capture('--starttls', '--port', '2525');
+  let start = Date.now();
+  let err = await failure({ host: 'localhost', port: plain.port, secure: true, tls: { ca: ca() } });
+  assert.equal(err.code, 'ETLS');
+  assert.match(err.message, /secure: false/);
+  assert.ok(Date.now() - start < 3000);
+  // secure: false against implicit TLS on 465: no 2-minute wait for a greeting.
+  const implicit = await capture('--implicit-tls', '--port', '465');
+  start = Date.now();
+  err = await failure({ host: 'localhost', port: implicit.port, secure: false, tls: { ca: ca() } });
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.match(err.message, /secure: true/);
+  assert.ok(Date.now() - start < 8000);
+  // And the matching settings work on both.
+  const ok = await nodemailer
+    .createTransport({ host: 'localhost', port: implicit.port, tls: { ca: ca() } })
+    .sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+  assert.match(ok.response, /^250/);
+});
+
+test("service: 'Mailgun' resolves host, port and secure without connecting", () => {
+  assert.deepEqual(nodemailer.wellKnown('Mailgun'), { host: 'smtp.mailgun.org', port: 465, secure: true });
+  assert.equal(nodemailer.wellKnown('gmail').host, 'smtp.gmail.com');
+  assert.equal(nodemailer.wellKnown('Google Mail').port, 465);
+  assert.equal(nodemailer.wellKnown('brevo').host, 'smtp-relay.brevo.com');
+  assert.equal(nodemailer.wellKnown('SES-EU-WEST-1').host, 'email-smtp.eu-west-1.amazonaws.com');
+  const t = nodemailer.createTransport({ service: 'mailgun', auth: { user: 'u', pass: 'p' } });
+  assert.equal(t.options.host, 'smtp.mailgun.org');
+  assert.equal(t.options.secure, true);
+  assert.throws(() => nodemailer.createTransport({ service: 'NoSuchService' }));
+});
+
+test('DKIM signature verifies with dkimpy', async () => {
+  const srv = await capture();
+  const dir = certs();
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: srv.port,
+    ignoreTLS: true,
+    dkim: { domainName: 'example.com', keySelector: 'sel', privateKey: fs.readFileSync(path.join(dir, 'dkim-rsa.pkcs8.pem'), 'utf8') },
+  });
+  await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'signed', html: '<b>signed</b>' });
+  const [got] = await srv.waitFor(1);
+  assert.ok(got.data.toString().startsWith('DKIM-Signature:'));
+  const result = dkimVerify(got.eml, path.join(dir, 'dkim-rsa.txt'));
+  assert.ok(result.ok, result.output);
+  fs.writeFileSync(got.eml, got.data.toString().replace('signed</b>', 'forged</b>'));
+  assert.equal(dkimVerify(got.eml, path.join(dir, 'dkim-rsa.txt')).ok, false);
+});
+
+test('a pool of 4 delivers 500 concurrent messages exactly once', async () => {
+  const srv = await capture();
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: srv.port,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 4,
+    maxMessages: Infinity,
+  });
+  let idle = 0;
+  t.on('idle', () => idle++);
+  const sends = [];
+  for (let i = 0; i < 500; i++) sends.push(t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: `pool ${i}`, text: 'x' }));
+  const infos = await Promise.all(sends);
+  assert.equal(infos.length, 500);
+  const got = await srv.waitFor(500);
+  const subjects = new Set(got.map((g) => header(g.data, 'Subject')));
+  assert.equal(subjects.size, 500);
+  assert.equal(got.length, 500);
+  assert.ok(new Set(got.map((g) => g.meta.session)).size <= 4);
+  assert.ok(t.isIdle());
+  await t.close();
+  assert.ok(idle > 0);
+});
+
+test('the event loop keeps running during a slow send; verify() works', async () => {
+  const slow = await sink('-p', '-W', 'mail:1');
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: slow.port, ignoreTLS: true });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+  clearInterval(timer);
+  assert.ok(ticks > 20, `only ${ticks} ticks`);
+  assert.equal(await t.verify(), true);
+});

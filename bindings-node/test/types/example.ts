@@ -1,0 +1,27 @@
+// Compiled with `tsc --noEmit` by `make test`: the shipped types cover Nodemailer-style code.
+import nodemailer = require('../..');
+
+const transporter = nodemailer.createTransport({
+  host: 'smtp.example.com',
+  port: 587,
+  secure: false,
+  auth: { user: 'user@example.com', pass: 'yourpassword' },
+  pool: true,
+  maxConnections: 8,
+});
+
+transporter.sendMail(
+  { from: '"Your Name" <user@example.com>', to: ['a@example.com', { name: 'B', address: 'b@example.com' }], subject: 's', text: 't' },
+  (err, info) => {
+    if (err) console.error(err.code, err.responseCode, err.command);
+    else console.log(info?.messageId, info?.accepted.length);
+  }
+);
+
+async function main(): Promise<void> {
+  const info = await transporter.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: [{ filename: 'x.txt', content: 'x' }] });
+  const rejected: string[] = info.rejected;
+  console.log(rejected, await transporter.verify(), transporter.isIdle());
+  await transporter.close();
+}
+void main;
