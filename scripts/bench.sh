@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-2000}
 cargo build -q --release -p polymailer-bench
-make -s python
+make -s python node
+(cd bench/node && npm install --no-audit --no-fund --loglevel=error)
 
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 /usr/sbin/smtp-sink -u nobody "127.0.0.1:$port" 256 &
@@ -27,6 +28,9 @@ py=$(.venv/bin/python bench/python/one_connection.py "$port" "$count")
 py_std=$(echo "$py" | awk '$1=="stdlib-smtplib"{print $2}')
 py_drop=$(echo "$py" | awk '$1=="polymailer-smtplib"{print $2}')
 py_native=$(echo "$py" | awk '$1=="polymailer-native"{print $2}')
+n1=$(node bench/node/throughput.js "$port" "$count" 1)
+n8=$(node bench/node/throughput.js "$port" "$count" 8)
+field() { echo "$1" | awk -v k="$2" '$1==k{print $2}'; }
 
 printf '\n%-40s %10s %8s\n' "sender ($count ~1 KB messages, smtp-sink)" "msg/s" "ratio"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 1 (C, 1 connection)" "$src1" "1.00"
@@ -34,5 +38,9 @@ printf '%-40s %10.0f %8.2f\n' "polymailer Rust, 1 connection" "$pm1" "$(calc "$p
 printf '%-40s %10.0f %8s\n' "Python stdlib smtplib (EmailMessage)" "$py_std" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer.smtplib (EmailMessage)" "$py_drop" "$(calc "$py_drop / $py_std")"
 printf '%-40s %10.0f %8.2f\n' "polymailer native Message" "$py_native" "$(calc "$py_native / $py_std")"
+printf '%-40s %10.0f %8s\n' "Nodemailer 10, pool of 1" "$(field "$n1" nodemailer)" "1.00"
+printf '%-40s %10.0f %8.2f\n' "polymailer Node, pool of 1" "$(field "$n1" polymailer)" "$(calc "$(field "$n1" polymailer) / $(field "$n1" nodemailer)")"
+printf '%-40s %10.0f %8s\n' "Nodemailer 10, pool of 8" "$(field "$n8" nodemailer)" "1.00"
+printf '%-40s %10.0f %8.2f\n' "polymailer Node, pool of 8" "$(field "$n8" polymailer)" "$(calc "$(field "$n8" polymailer) / $(field "$n8" nodemailer)")"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 8 (C, 8 connections)" "$src8" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer Rust, pool of 8" "$pm8" "$(calc "$pm8 / $src8")"
