@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use polymailer::{Credentials, DkimConfig, Error, PoolConfig, RateLimit, Security, Timeouts, TlsVersion, TransportConfig};
+use polymailer::{
+    Credentials, DkimConfig, Error, PoolConfig, RateLimit, Security, Timeouts, TlsVersion, TransportConfig,
+};
 
 #[napi(object)]
 pub struct AuthOptions {
@@ -115,7 +117,9 @@ impl TryFrom<TransportOptions> for TransportConfig {
         c.pool = if o.pool.unwrap_or(false) {
             PoolConfig {
                 max_connections: o.max_connections.unwrap_or(5).max(1) as usize,
-                max_messages: o.max_messages.map_or(100, |m| if m.is_finite() { m.max(0.0) as usize } else { 0 }),
+                max_messages: o
+                    .max_messages
+                    .map_or(100, |m| if m.is_finite() { m.max(0.0) as usize } else { 0 }),
                 ..PoolConfig::default()
             }
         } else {
@@ -133,7 +137,13 @@ impl TryFrom<TransportOptions> for TransportConfig {
             });
         }
         if let Some(d) = o.dkim {
-            c.dkim = Some(DkimConfig::new(&d.domain_name, &d.key_selector, &d.private_key, None, None)?);
+            c.dkim = Some(DkimConfig::new(
+                &d.domain_name,
+                &d.key_selector,
+                &d.private_key,
+                None,
+                None,
+            )?);
         }
         c.allow_insecure_auth = o.allow_insecure_auth.unwrap_or(false);
         Ok(c)

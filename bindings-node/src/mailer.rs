@@ -135,7 +135,10 @@ impl NativeTransport {
         let mailer = self.mailer.clone();
         promise(env, async move {
             match mailer.verify().await {
-                Ok(()) => Outcome { info: None, error: None },
+                Ok(()) => Outcome {
+                    info: None,
+                    error: None,
+                },
                 Err(e) => Outcome {
                     info: None,
                     error: Some(fields(&e)),
@@ -150,7 +153,10 @@ impl NativeTransport {
         let mailer = self.mailer.clone();
         promise(env, async move {
             mailer.close().await;
-            Outcome { info: None, error: None }
+            Outcome {
+                info: None,
+                error: None,
+            }
         })
     }
 

@@ -111,7 +111,11 @@ impl TryFrom<MailInput> for Outgoing {
         let mut envelope = match mail.envelope {
             Some(e) => Some(Envelope::new(e.from, e.to.unwrap_or_default())),
             None => {
-                let env_from = from.as_ref().or(sender.as_ref()).or(reply_to.first()).map(|m| m.address.clone());
+                let env_from = from
+                    .as_ref()
+                    .or(sender.as_ref())
+                    .or(reply_to.first())
+                    .map(|m| m.address.clone());
                 let mut seen = std::collections::HashSet::new();
                 let rcpts = to
                     .iter()
@@ -149,7 +153,9 @@ impl TryFrom<MailInput> for Outgoing {
             message_id: mail.message_id,
             in_reply_to: mail.in_reply_to,
             references: mail.references.unwrap_or_default(),
-            date: mail.date.map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
+            date: mail
+                .date
+                .map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
             envelope,
             ..Default::default()
         };
@@ -158,14 +164,20 @@ impl TryFrom<MailInput> for Outgoing {
             Some("high") => Some(Priority::High),
             Some("normal") => Some(Priority::Normal),
             Some("low") => Some(Priority::Low),
-            Some(p) => return Err(Error::invalid(format!("priority must be high, normal or low, not {p:?}"))),
+            Some(p) => {
+                return Err(Error::invalid(format!(
+                    "priority must be high, normal or low, not {p:?}"
+                )))
+            }
         };
         for a in mail.attachments.unwrap_or_default() {
             let content = match (a.content, a.path) {
                 (Some(c), _) => Content::Bytes(c.to_vec()),
                 (None, Some(p)) => {
                     if p.contains("://") || p.starts_with("data:") {
-                        return Err(Error::invalid(format!("attachment path {p:?}: only local files are read")));
+                        return Err(Error::invalid(format!(
+                            "attachment path {p:?}: only local files are read"
+                        )));
                     }
                     Content::Path(p.into())
                 }
@@ -176,7 +188,11 @@ impl TryFrom<MailInput> for Outgoing {
                 content,
                 filename: a.filename,
                 content_type: a.content_type,
-                content_id: if inline { a.cid.or_else(|| Some(format!("{:x}@polymailer", fastrand_id()))) } else { None },
+                content_id: if inline {
+                    a.cid.or_else(|| Some(format!("{:x}@polymailer", fastrand_id())))
+                } else {
+                    None
+                },
             });
         }
         for h in mail.headers.unwrap_or_default() {
@@ -189,6 +205,10 @@ impl TryFrom<MailInput> for Outgoing {
 fn fastrand_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
     h.finish()
 }

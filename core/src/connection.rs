@@ -245,7 +245,11 @@ impl Connection {
         }
         // Port 465 expects implicit TLS: a plain client waits for a greeting that never comes.
         let mismatch = port == 465 && conn.config.security != Security::ImplicitTls;
-        let limit = if mismatch { t.greeting.min(Duration::from_secs(5)) } else { t.greeting };
+        let limit = if mismatch {
+            t.greeting.min(Duration::from_secs(5))
+        } else {
+            t.greeting
+        };
         let greeting = conn.read_reply(Stage::Greeting, limit).await.map_err(|e| {
             if mismatch && e.kind() == ErrorKind::Timeout {
                 let hint = format!(
@@ -606,7 +610,11 @@ impl Connection {
         let mut mail = format!("MAIL FROM:<{}>", env.from.as_deref().unwrap_or(""));
         let keyword = |p: &str| p.split('=').next().unwrap_or("").to_ascii_uppercase();
         let dsn = env.dsn.as_ref().filter(|_| ext.dsn());
-        let mail_params: Vec<&String> = env.mail_params.iter().chain(dsn.iter().flat_map(|d| &d.mail_params)).collect();
+        let mail_params: Vec<&String> = env
+            .mail_params
+            .iter()
+            .chain(dsn.iter().flat_map(|d| &d.mail_params))
+            .collect();
         let given: Vec<String> = mail_params.iter().map(|p| keyword(p)).collect();
         let mut auto = Vec::new();
         if ext.has("SIZE") {

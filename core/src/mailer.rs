@@ -137,6 +137,26 @@ impl Mailer {
         Ok(())
     }
 
+    /// Opens a connection (hello, TLS, AUTH) and keeps it in the pool for the next send, so
+    /// connection errors surface now (PHPMailer's `smtpConnect`).
+    pub async fn connect(&self) -> Result<()> {
+        let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
+        if self
+            .take_idle()
+            .map(|c| self.shared.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c))
+            .is_some()
+        {
+            return Ok(());
+        }
+        let conn = Connection::open(self.shared.config.clone()).await?;
+        self.put_back(conn).await;
+        Ok(())
+    }
+
+    pub fn connect_blocking(&self) -> Result<()> {
+        runtime::block_on(self.connect())
+    }
+
     /// True when no send is under way.
     pub fn is_idle(&self) -> bool {
         self.shared.permits.available_permits() == self.shared.config.pool.max_connections

@@ -106,7 +106,9 @@ impl Dsn {
             let upper: Vec<String> = notify.iter().map(|n| n.trim().to_ascii_uppercase()).collect();
             for n in &upper {
                 if !["NEVER", "SUCCESS", "FAILURE", "DELAY"].contains(&n.as_str()) {
-                    return Err(Error::invalid(format!("dsn notify {n:?}: NEVER, SUCCESS, FAILURE or DELAY")));
+                    return Err(Error::invalid(format!(
+                        "dsn notify {n:?}: NEVER, SUCCESS, FAILURE or DELAY"
+                    )));
                 }
             }
             if upper.len() > 1 && upper.iter().any(|n| n == "NEVER") {
@@ -125,7 +127,13 @@ impl Dsn {
 /// RFC 3461 xtext: `+`, `=`, controls and non-ASCII as `+XX`.
 fn xtext(s: &str) -> String {
     s.bytes()
-        .map(|b| if (33..=126).contains(&b) && b != b'+' && b != b'=' { (b as char).to_string() } else { format!("+{b:02X}") })
+        .map(|b| {
+            if (33..=126).contains(&b) && b != b'+' && b != b'=' {
+                (b as char).to_string()
+            } else {
+                format!("+{b:02X}")
+            }
+        })
         .collect()
 }
 

@@ -1,0 +1,757 @@
+//! `Polymailer\PHPMailer\PHPMailer` and `Polymailer\PHPMailer\SMTP`: PHPMailer's class shape
+//! (properties, constants, methods, error modes) over the core `Mailer`. PHP is synchronous, so
+//! each call blocks on the core's runtime.
+
+use ext_php_rs::exception::PhpResult;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::Zval;
+
+use polymailer::address::validate_address;
+use polymailer::{runtime, Mailer, SendReport};
+
+use crate::config::{self, Recorder};
+use crate::errors::{self, lang};
+use crate::message::{self, AttachmentSpec};
+use crate::value::{arg_string, Value};
+
+pub const VERSION: &str = "6.9.3";
+
+#[php_class]
+#[php(name = "Polymailer\\PHPMailer\\PHPMailer")]
+pub struct PHPMailer {
+    #[php(prop, name = "Priority")]
+    pub priority: Value,
+    #[php(prop, name = "CharSet")]
+    pub char_set: Value,
+    #[php(prop, name = "ContentType")]
+    pub content_type: Value,
+    #[php(prop, name = "Encoding")]
+    pub encoding: Value,
+    #[php(prop, name = "ErrorInfo")]
+    pub error_info: Value,
+    #[php(prop, name = "From")]
+    pub from: Value,
+    #[php(prop, name = "FromName")]
+    pub from_name: Value,
+    #[php(prop, name = "Sender")]
+    pub sender: Value,
+    #[php(prop, name = "Subject")]
+    pub subject: Value,
+    #[php(prop, name = "Body")]
+    pub body: Value,
+    #[php(prop, name = "AltBody")]
+    pub alt_body: Value,
+    #[php(prop, name = "Ical")]
+    pub ical: Value,
+    #[php(prop, name = "WordWrap")]
+    pub word_wrap: Value,
+    #[php(prop, name = "Mailer")]
+    pub mailer_kind: Value,
+    #[php(prop, name = "Sendmail")]
+    pub sendmail: Value,
+    #[php(prop, name = "UseSendmailOptions")]
+    pub use_sendmail_options: Value,
+    #[php(prop, name = "ConfirmReadingTo")]
+    pub confirm_reading_to: Value,
+    #[php(prop, name = "Hostname")]
+    pub hostname: Value,
+    #[php(prop, name = "MessageID")]
+    pub message_id: Value,
+    #[php(prop, name = "MessageDate")]
+    pub message_date: Value,
+    #[php(prop, name = "Host")]
+    pub host: Value,
+    #[php(prop, name = "Port")]
+    pub port: Value,
+    #[php(prop, name = "Helo")]
+    pub helo: Value,
+    #[php(prop, name = "SMTPSecure")]
+    pub smtp_secure: Value,
+    #[php(prop, name = "SMTPAutoTLS")]
+    pub smtp_auto_tls: Value,
+    #[php(prop, name = "SMTPAuth")]
+    pub smtp_auth: Value,
+    #[php(prop, name = "SMTPOptions")]
+    pub smtp_options: Value,
+    #[php(prop, name = "Username")]
+    pub username: Value,
+    #[php(prop, name = "Password")]
+    pub password: Value,
+    #[php(prop, name = "AuthType")]
+    pub auth_type: Value,
+    #[php(prop, name = "Timeout")]
+    pub timeout: Value,
+    #[php(prop, name = "dsn")]
+    pub dsn: Value,
+    #[php(prop, name = "SMTPDebug")]
+    pub smtp_debug: Value,
+    #[php(prop, name = "Debugoutput")]
+    pub debug_output: Value,
+    #[php(prop, name = "SMTPKeepAlive")]
+    pub smtp_keep_alive: Value,
+    #[php(prop, name = "SingleTo")]
+    pub single_to: Value,
+    #[php(prop, name = "do_verp")]
+    pub do_verp: Value,
+    #[php(prop, name = "AllowEmpty")]
+    pub allow_empty: Value,
+    #[php(prop, name = "DKIM_selector")]
+    pub dkim_selector: Value,
+    #[php(prop, name = "DKIM_identity")]
+    pub dkim_identity: Value,
+    #[php(prop, name = "DKIM_passphrase")]
+    pub dkim_passphrase: Value,
+    #[php(prop, name = "DKIM_domain")]
+    pub dkim_domain: Value,
+    #[php(prop, name = "DKIM_copyHeaderFields")]
+    pub dkim_copy_header_fields: Value,
+    #[php(prop, name = "DKIM_extraHeaders")]
+    pub dkim_extra_headers: Value,
+    #[php(prop, name = "DKIM_private")]
+    pub dkim_private: Value,
+    #[php(prop, name = "DKIM_private_string")]
+    pub dkim_private_string: Value,
+    #[php(prop, name = "action_function")]
+    pub action_function: Value,
+    #[php(prop, name = "XMailer")]
+    pub x_mailer: Value,
+
+    pub(crate) exceptions: bool,
+    pub(crate) to: Vec<(String, String)>,
+    pub(crate) cc: Vec<(String, String)>,
+    pub(crate) bcc: Vec<(String, String)>,
+    pub(crate) reply_to: Vec<(String, String)>,
+    pub(crate) attachments: Vec<AttachmentSpec>,
+    pub(crate) custom_headers: Vec<(String, String)>,
+    pub(crate) last_message_id: String,
+    pub(crate) sent_mime: Vec<u8>,
+    pub(crate) prepared: Option<polymailer::Prepared>,
+    pub(crate) transport: Option<(String, Mailer)>,
+    pub(crate) recorder: Recorder,
+}
+
+// No `Default`: ext-php-rs would then build every object, a subclass's too, as the base class.
+impl PHPMailer {
+    fn with_defaults() -> Self {
+        PHPMailer {
+            priority: Value::default(),
+            // Deliberate difference: PHPMailer defaults to iso-8859-1, which garbles UTF-8 source text.
+            char_set: Value::str("utf-8"),
+            content_type: Value::str("text/plain"),
+            encoding: Value::str("8bit"),
+            error_info: Value::str(""),
+            from: Value::str("root@localhost"),
+            from_name: Value::str("Root User"),
+            sender: Value::str(""),
+            subject: Value::str(""),
+            body: Value::str(""),
+            alt_body: Value::str(""),
+            ical: Value::str(""),
+            word_wrap: Value::long(0),
+            mailer_kind: Value::str("mail"),
+            sendmail: Value::str("/usr/sbin/sendmail"),
+            use_sendmail_options: Value::bool(true),
+            confirm_reading_to: Value::str(""),
+            hostname: Value::str(""),
+            message_id: Value::str(""),
+            message_date: Value::str(""),
+            host: Value::str("localhost"),
+            port: Value::long(25),
+            helo: Value::str(""),
+            smtp_secure: Value::str(""),
+            smtp_auto_tls: Value::bool(true),
+            smtp_auth: Value::bool(false),
+            smtp_options: Value::array(),
+            username: Value::str(""),
+            password: Value::str(""),
+            auth_type: Value::str(""),
+            timeout: Value::long(300),
+            dsn: Value::str(""),
+            smtp_debug: Value::long(0),
+            debug_output: Value::str("echo"),
+            smtp_keep_alive: Value::bool(false),
+            single_to: Value::bool(false),
+            do_verp: Value::bool(false),
+            allow_empty: Value::bool(false),
+            dkim_selector: Value::str(""),
+            dkim_identity: Value::str(""),
+            dkim_passphrase: Value::str(""),
+            dkim_domain: Value::str(""),
+            dkim_copy_header_fields: Value::bool(true),
+            dkim_extra_headers: Value::array(),
+            dkim_private: Value::str(""),
+            dkim_private_string: Value::str(""),
+            action_function: Value::str(""),
+            x_mailer: Value::str(""),
+            exceptions: false,
+            to: vec![],
+            cc: vec![],
+            bcc: vec![],
+            reply_to: vec![],
+            attachments: vec![],
+            custom_headers: vec![],
+            last_message_id: String::new(),
+            sent_mime: vec![],
+            prepared: None,
+            transport: None,
+            recorder: Recorder::default(),
+        }
+    }
+}
+
+/// Which address list an `add*` call fills.
+#[derive(Clone, Copy)]
+enum Kind {
+    To,
+    Cc,
+    Bcc,
+    ReplyTo,
+}
+
+impl PHPMailer {
+    /// Records the error; throws in exception mode, else returns `Ok(false)`.
+    pub(crate) fn fail(&mut self, message: &str) -> PhpResult<bool> {
+        self.error_info = Value::str(message);
+        if self.exceptions {
+            Err(errors::exception(message))
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn add_an_address(&mut self, kind: Kind, address: &str, name: &str) -> PhpResult<bool> {
+        let address = address.trim();
+        let name = name.trim().replace(['\r', '\n'], "");
+        let label = match kind {
+            Kind::To => "to",
+            Kind::Cc => "cc",
+            Kind::Bcc => "bcc",
+            Kind::ReplyTo => "Reply-To",
+        };
+        if validate_address(label, address).is_err() {
+            return self.fail(&format!("{}({}): {}", lang::INVALID_ADDRESS, label, address));
+        }
+        let lower = address.to_ascii_lowercase();
+        // PHPMailer ignores an address already added (To, Cc and Bcc share one set).
+        let duplicate = match kind {
+            Kind::ReplyTo => self.reply_to.iter().any(|(a, _)| a.to_ascii_lowercase() == lower),
+            _ => self
+                .to
+                .iter()
+                .chain(&self.cc)
+                .chain(&self.bcc)
+                .any(|(a, _)| a.to_ascii_lowercase() == lower),
+        };
+        if duplicate {
+            return Ok(false);
+        }
+        let list = match kind {
+            Kind::To => &mut self.to,
+            Kind::Cc => &mut self.cc,
+            Kind::Bcc => &mut self.bcc,
+            Kind::ReplyTo => &mut self.reply_to,
+        };
+        list.push((address.to_string(), name));
+        Ok(true)
+    }
+
+    fn addresses(list: &[(String, String)]) -> Vec<Vec<String>> {
+        list.iter().map(|(a, n)| vec![a.clone(), n.clone()]).collect()
+    }
+
+    /// Prints what the engine recorded through `Debugoutput`, at `SMTPDebug`'s level.
+    fn emit_debug(&mut self) {
+        let level = self.smtp_debug.long_or(0);
+        let lines = self.recorder.take();
+        if level <= 0 {
+            return;
+        }
+        config::emit_debug(&self.debug_output, level, lines);
+    }
+
+    fn transport(&mut self) -> Result<Mailer, polymailer::Error> {
+        let key = config::transport_key(self);
+        if let Some((k, m)) = &self.transport {
+            if *k == key {
+                return Ok(m.clone());
+            }
+        }
+        let mailer = config::mailer(self)?;
+        self.transport = Some((key, mailer.clone()));
+        Ok(mailer)
+    }
+
+    fn close_transport(&mut self) {
+        if let Some((_, m)) = self.transport.take() {
+            runtime::block_on(m.close());
+        }
+    }
+}
+
+#[php_impl]
+impl PHPMailer {
+    const VERSION: &'static str = VERSION;
+    const CHARSET_ASCII: &'static str = "us-ascii";
+    const CHARSET_ISO88591: &'static str = "iso-8859-1";
+    const CHARSET_UTF8: &'static str = "utf-8";
+    const CONTENT_TYPE_PLAINTEXT: &'static str = "text/plain";
+    const CONTENT_TYPE_TEXT_CALENDAR: &'static str = "text/calendar";
+    const CONTENT_TYPE_TEXT_HTML: &'static str = "text/html";
+    const CONTENT_TYPE_MULTIPART_ALTERNATIVE: &'static str = "multipart/alternative";
+    const CONTENT_TYPE_MULTIPART_MIXED: &'static str = "multipart/mixed";
+    const CONTENT_TYPE_MULTIPART_RELATED: &'static str = "multipart/related";
+    const ENCODING_7BIT: &'static str = "7bit";
+    const ENCODING_8BIT: &'static str = "8bit";
+    const ENCODING_BASE64: &'static str = "base64";
+    const ENCODING_BINARY: &'static str = "binary";
+    const ENCODING_QUOTED_PRINTABLE: &'static str = "quoted-printable";
+    const ENCRYPTION_STARTTLS: &'static str = "tls";
+    const ENCRYPTION_SMTPS: &'static str = "ssl";
+    const ICAL_METHOD_REQUEST: &'static str = "REQUEST";
+    const ICAL_METHOD_PUBLISH: &'static str = "PUBLISH";
+    const ICAL_METHOD_REPLY: &'static str = "REPLY";
+    const ICAL_METHOD_ADD: &'static str = "ADD";
+    const ICAL_METHOD_CANCEL: &'static str = "CANCEL";
+    const ICAL_METHOD_REFRESH: &'static str = "REFRESH";
+    const ICAL_METHOD_COUNTER: &'static str = "COUNTER";
+    const ICAL_METHOD_DECLINECOUNTER: &'static str = "DECLINECOUNTER";
+    const STOP_MESSAGE: i64 = 0;
+    const STOP_CONTINUE: i64 = 1;
+    const STOP_CRITICAL: i64 = 2;
+    const CRLF: &'static str = "\r\n";
+    const FWS: &'static str = " ";
+    const MAIL_MAX_LINE_LENGTH: i64 = 63;
+    const MAX_LINE_LENGTH: i64 = 998;
+    const STD_LINE_LENGTH: i64 = 76;
+
+    /// `new PHPMailer(true)` throws `Exception` on errors; otherwise methods return false and
+    /// `ErrorInfo` holds the message.
+    pub fn __construct(exceptions: Option<&Zval>) -> Self {
+        PHPMailer {
+            exceptions: exceptions.is_some_and(|z| z.coerce_to_bool()),
+            ..Self::with_defaults()
+        }
+    }
+
+    #[php(name = "isSMTP")]
+    pub fn is_smtp(&mut self) {
+        self.mailer_kind = Value::str("smtp");
+    }
+
+    #[php(name = "isMail")]
+    pub fn is_mail(&mut self) {
+        self.mailer_kind = Value::str("mail");
+    }
+
+    #[php(name = "isSendmail")]
+    pub fn is_sendmail(&mut self) {
+        self.mailer_kind = Value::str("sendmail");
+    }
+
+    #[php(name = "isQmail")]
+    pub fn is_qmail(&mut self) {
+        self.mailer_kind = Value::str("qmail");
+    }
+
+    #[php(name = "isHTML")]
+    pub fn is_html(&mut self, is_html: Option<&Zval>) {
+        let html = is_html.is_none_or(|z| z.coerce_to_bool());
+        self.content_type = Value::str(if html { "text/html" } else { "text/plain" });
+    }
+
+    #[php(name = "isError")]
+    pub fn is_error(&self) -> bool {
+        !self.error_info.string().is_empty()
+    }
+
+    #[php(name = "setFrom")]
+    pub fn set_from(&mut self, address: &Zval, name: Option<&Zval>, auto: Option<&Zval>) -> PhpResult<bool> {
+        let address = arg_string(Some(address)).trim().to_string();
+        let name = arg_string(name).trim().replace(['\r', '\n'], "");
+        if validate_address("from", &address).is_err() {
+            return self.fail(&format!("{}(From): {}", lang::INVALID_ADDRESS, address));
+        }
+        self.from = Value::str(&address);
+        self.from_name = Value::str(&name);
+        if auto.is_none_or(|z| z.coerce_to_bool()) && self.sender.string().is_empty() {
+            self.sender = Value::str(&address);
+        }
+        Ok(true)
+    }
+
+    #[php(name = "addAddress")]
+    pub fn add_address(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
+        self.add_an_address(Kind::To, &arg_string(Some(address)), &arg_string(name))
+    }
+
+    #[php(name = "addCC")]
+    pub fn add_cc(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
+        self.add_an_address(Kind::Cc, &arg_string(Some(address)), &arg_string(name))
+    }
+
+    #[php(name = "addBCC")]
+    pub fn add_bcc(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
+        self.add_an_address(Kind::Bcc, &arg_string(Some(address)), &arg_string(name))
+    }
+
+    #[php(name = "addReplyTo")]
+    pub fn add_reply_to(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
+        self.add_an_address(Kind::ReplyTo, &arg_string(Some(address)), &arg_string(name))
+    }
+
+    #[php(name = "clearAddresses")]
+    pub fn clear_addresses(&mut self) {
+        self.to.clear();
+    }
+
+    #[php(name = "clearCCs")]
+    pub fn clear_ccs(&mut self) {
+        self.cc.clear();
+    }
+
+    #[php(name = "clearBCCs")]
+    pub fn clear_bccs(&mut self) {
+        self.bcc.clear();
+    }
+
+    #[php(name = "clearReplyTos")]
+    pub fn clear_reply_tos(&mut self) {
+        self.reply_to.clear();
+    }
+
+    #[php(name = "clearAllRecipients")]
+    pub fn clear_all_recipients(&mut self) {
+        self.to.clear();
+        self.cc.clear();
+        self.bcc.clear();
+    }
+
+    #[php(name = "clearAttachments")]
+    pub fn clear_attachments(&mut self) {
+        self.attachments.clear();
+    }
+
+    #[php(name = "clearCustomHeaders")]
+    pub fn clear_custom_headers(&mut self) {
+        self.custom_headers.clear();
+    }
+
+    #[php(name = "getToAddresses")]
+    pub fn get_to_addresses(&self) -> Vec<Vec<String>> {
+        Self::addresses(&self.to)
+    }
+
+    #[php(name = "getCcAddresses")]
+    pub fn get_cc_addresses(&self) -> Vec<Vec<String>> {
+        Self::addresses(&self.cc)
+    }
+
+    #[php(name = "getBccAddresses")]
+    pub fn get_bcc_addresses(&self) -> Vec<Vec<String>> {
+        Self::addresses(&self.bcc)
+    }
+
+    #[php(name = "getReplyToAddresses")]
+    pub fn get_reply_to_addresses(&self) -> Vec<Vec<String>> {
+        Self::addresses(&self.reply_to)
+    }
+
+    #[php(name = "getCustomHeaders")]
+    pub fn get_custom_headers(&self) -> Vec<Vec<String>> {
+        self.custom_headers
+            .iter()
+            .map(|(n, v)| vec![n.clone(), v.clone()])
+            .collect()
+    }
+
+    /// `addCustomHeader('X-Tag', 'v')` or `addCustomHeader('X-Tag: v')`.
+    #[php(name = "addCustomHeader")]
+    pub fn add_custom_header(&mut self, name: &Zval, value: Option<&Zval>) -> PhpResult<bool> {
+        let name = arg_string(Some(name));
+        let (name, value) = match value.filter(|v| !v.is_null()) {
+            Some(v) => (name.trim().to_string(), arg_string(Some(v)).trim().to_string()),
+            None => match name.split_once(':') {
+                Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
+                None => (name.trim().to_string(), String::new()),
+            },
+        };
+        let bad_name = name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':');
+        if bad_name || value.contains(['\r', '\n']) {
+            return self.fail(lang::INVALID_HEADER);
+        }
+        self.custom_headers.push((name, value));
+        Ok(true)
+    }
+
+    #[php(name = "addAttachment")]
+    pub fn add_attachment(
+        &mut self,
+        path: &Zval,
+        name: Option<&Zval>,
+        encoding: Option<&Zval>,
+        kind: Option<&Zval>,
+        disposition: Option<&Zval>,
+    ) -> PhpResult<bool> {
+        let _ = encoding;
+        let path = arg_string(Some(path));
+        let inline = arg_string(disposition) == "inline";
+        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), inline.then(String::new)) {
+            Ok(a) => {
+                self.attachments.push(a);
+                Ok(true)
+            }
+            Err(msg) => self.fail(&msg),
+        }
+    }
+
+    #[php(name = "addStringAttachment")]
+    pub fn add_string_attachment(
+        &mut self,
+        string: &Zval,
+        filename: &Zval,
+        encoding: Option<&Zval>,
+        kind: Option<&Zval>,
+        disposition: Option<&Zval>,
+    ) -> PhpResult<bool> {
+        let _ = encoding;
+        let bytes = string
+            .binary::<u8>()
+            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
+        let inline = arg_string(disposition) == "inline";
+        self.attachments.push(message::bytes_attachment(
+            bytes,
+            &arg_string(Some(filename)),
+            &arg_string(kind),
+            inline.then(String::new),
+        ));
+        Ok(true)
+    }
+
+    #[php(name = "addEmbeddedImage")]
+    pub fn add_embedded_image(
+        &mut self,
+        path: &Zval,
+        cid: &Zval,
+        name: Option<&Zval>,
+        encoding: Option<&Zval>,
+        kind: Option<&Zval>,
+        disposition: Option<&Zval>,
+    ) -> PhpResult<bool> {
+        let _ = (encoding, disposition);
+        let path = arg_string(Some(path));
+        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), Some(arg_string(Some(cid)))) {
+            Ok(a) => {
+                self.attachments.push(a);
+                Ok(true)
+            }
+            Err(msg) => self.fail(&msg),
+        }
+    }
+
+    #[php(name = "addStringEmbeddedImage")]
+    pub fn add_string_embedded_image(
+        &mut self,
+        string: &Zval,
+        cid: &Zval,
+        name: Option<&Zval>,
+        encoding: Option<&Zval>,
+        kind: Option<&Zval>,
+        disposition: Option<&Zval>,
+    ) -> PhpResult<bool> {
+        let _ = (encoding, disposition);
+        let bytes = string
+            .binary::<u8>()
+            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
+        self.attachments.push(message::bytes_attachment(
+            bytes,
+            &arg_string(name),
+            &arg_string(kind),
+            Some(arg_string(Some(cid))),
+        ));
+        Ok(true)
+    }
+
+    /// Sets Body (HTML) and AltBody (text from the HTML when empty); HTML mode.
+    #[php(name = "msgHTML")]
+    pub fn msg_html(&mut self, message: &Zval, basedir: Option<&Zval>, advanced: Option<&Zval>) -> String {
+        let _ = (basedir, advanced);
+        let html = arg_string(Some(message));
+        self.is_html(None);
+        self.body = Value::str(&html);
+        let text = message::html_to_text(&html);
+        if self.alt_body.string().is_empty() {
+            self.alt_body = Value::str(if text.trim().is_empty() {
+                "This is an HTML-only message. To view it, activate HTML in your email application."
+            } else {
+                &text
+            });
+        }
+        html
+    }
+
+    #[php(name = "html2text")]
+    pub fn html_2_text(&self, html: &Zval, advanced: Option<&Zval>) -> String {
+        let _ = advanced;
+        message::html_to_text(&arg_string(Some(html)))
+    }
+
+    /// Builds the message (validating everything) without sending.
+    #[php(name = "preSend")]
+    pub fn pre_send(&mut self) -> PhpResult<bool> {
+        self.error_info = Value::str("");
+        match message::build(self) {
+            Ok(p) => {
+                self.last_message_id = p.message_id.clone().unwrap_or_default();
+                self.sent_mime = p.bytes.clone();
+                self.prepared = Some(p);
+                Ok(true)
+            }
+            Err(msg) => {
+                self.prepared = None;
+                self.fail(&msg)
+            }
+        }
+    }
+
+    /// Sends what `preSend` built.
+    #[php(name = "postSend")]
+    pub fn post_send(&mut self) -> PhpResult<bool> {
+        let kind = self.mailer_kind.string().to_ascii_lowercase();
+        if kind != "smtp" {
+            // No shell is ever run: mail()/sendmail/qmail go through SMTP to Host.
+            if !matches!(kind.as_str(), "mail" | "sendmail" | "qmail") {
+                return self.fail(&format!("{}{}", kind, lang::MAILER_NOT_SUPPORTED));
+            }
+        }
+        let Some(prepared) = self.prepared.take() else {
+            return self.fail(lang::EMPTY_MESSAGE);
+        };
+        let mailer = match self.transport() {
+            Ok(m) => m,
+            Err(e) => {
+                let msg = errors::phpmailer_message(&e, &prepared.envelope.from.clone().unwrap_or_default());
+                return self.fail(&msg);
+            }
+        };
+        let sender = prepared.envelope.from.clone().unwrap_or_default();
+        let result: polymailer::Result<SendReport> = runtime::block_on(mailer.send_prepared(prepared));
+        if !self.smtp_keep_alive.truthy() {
+            self.close_transport();
+        }
+        self.emit_debug();
+        match result {
+            Ok(report) => {
+                if report.rejected.is_empty() {
+                    Ok(true)
+                } else {
+                    // As PHPMailer: delivered to the others, then reported as an error.
+                    self.fail(&errors::recipients_failed(&report.rejected))
+                }
+            }
+            Err(e) => {
+                let msg = errors::phpmailer_message(&e, &sender);
+                self.fail(&msg)
+            }
+        }
+    }
+
+    pub fn send(&mut self) -> PhpResult<bool> {
+        if !self.pre_send()? {
+            return Ok(false);
+        }
+        self.post_send()
+    }
+
+    #[php(name = "getSentMIMEMessage")]
+    pub fn get_sent_mime_message(&self) -> String {
+        String::from_utf8_lossy(&self.sent_mime).into_owned()
+    }
+
+    #[php(name = "getLastMessageID")]
+    pub fn get_last_message_id(&self) -> String {
+        self.last_message_id.clone()
+    }
+
+    /// Connects, says hello, upgrades and authenticates now; the connection is kept for the
+    /// next `send()`.
+    #[php(name = "smtpConnect")]
+    pub fn smtp_connect(&mut self, options: Option<&Zval>) -> PhpResult<bool> {
+        if let Some(o) = options.filter(|o| o.is_array()) {
+            self.smtp_options = Value(o.shallow_clone());
+        }
+        let result = self.transport().and_then(|m| runtime::block_on(m.connect()));
+        self.emit_debug();
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.close_transport();
+                let msg = errors::phpmailer_message(&e, "");
+                self.fail(&msg)
+            }
+        }
+    }
+
+    #[php(name = "smtpClose")]
+    pub fn smtp_close(&mut self) {
+        self.close_transport();
+        self.emit_debug();
+    }
+
+    /// PHPMailer's default pattern check (RFC 5321 addresses; IDN domains allowed).
+    #[php(name = "validateAddress")]
+    pub fn validate_address(address: &Zval, patternselect: Option<&Zval>) -> bool {
+        let _ = patternselect;
+        let a = arg_string(Some(address));
+        !a.contains(['\r', '\n']) && validate_address("address", &a).is_ok()
+    }
+
+    /// English messages are built in; other languages are accepted (messages stay English).
+    #[php(name = "setLanguage")]
+    pub fn set_language(&mut self, langcode: Option<&Zval>, lang_path: Option<&Zval>) -> bool {
+        let _ = lang_path;
+        let code = arg_string(langcode);
+        code.is_empty() || code.len() <= 5 && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
+    }
+
+    #[php(name = "getAttachments")]
+    pub fn get_attachments(&self) -> Vec<Vec<String>> {
+        self.attachments
+            .iter()
+            .map(|a| vec![a.filename.clone(), a.content_id.clone().unwrap_or_default()])
+            .collect()
+    }
+
+    #[php(name = "getSMTPInstance")]
+    pub fn get_smtp_instance(&self) -> SMTP {
+        SMTP
+    }
+
+    pub fn __destruct(&mut self) {
+        self.close_transport();
+    }
+}
+
+/// PHPMailer's `SMTP` class: its constants (the protocol runs in the Rust core).
+#[php_class]
+#[php(name = "Polymailer\\PHPMailer\\SMTP")]
+#[derive(Default)]
+pub struct SMTP;
+
+#[php_impl]
+impl SMTP {
+    const VERSION: &'static str = VERSION;
+    const LE: &'static str = "\r\n";
+    const DEFAULT_PORT: i64 = 25;
+    const DEFAULT_SECURE_PORT: i64 = 465;
+    const MAX_LINE_LENGTH: i64 = 998;
+    const MAX_REPLY_LENGTH: i64 = 512;
+    const DEBUG_OFF: i64 = 0;
+    const DEBUG_CLIENT: i64 = 1;
+    const DEBUG_SERVER: i64 = 2;
+    const DEBUG_CONNECTION: i64 = 3;
+    const DEBUG_LOWLEVEL: i64 = 4;
+
+    pub fn __construct() -> Self {
+        SMTP
+    }
+}

@@ -1,0 +1,173 @@
+//! PHPMailer's message state → a core `Message`, built and validated by the core. Paths that
+//! are URLs or stream wrappers are refused (the CVE-2017-5223 / CVE-2018-19296 classes).
+
+use polymailer::{Attachment, Content, Dsn, Envelope, Mailbox, Message, Prepared};
+
+use crate::errors::lang;
+use crate::mailer::PHPMailer;
+
+#[derive(Clone)]
+pub struct AttachmentSpec {
+    pub content: Content,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub content_id: Option<String>,
+}
+
+/// `scheme://…` and `phar:…` name a stream wrapper, not a local file.
+fn is_stream_wrapper(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.starts_with("phar:")
+        || lower.split_once("://").is_some_and(|(scheme, _)| {
+            !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+        })
+}
+
+/// An attachment read from a local, readable file (checked now, as PHPMailer does).
+pub fn file_attachment(path: &str, name: &str, kind: &str, cid: Option<String>) -> Result<AttachmentSpec, String> {
+    let refused = || format!("{}{}", lang::FILE_ACCESS, path);
+    if path.is_empty() || is_stream_wrapper(path) || path.contains('\0') {
+        return Err(refused());
+    }
+    match std::fs::File::open(path).and_then(|f| f.metadata()) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return Err(refused()),
+    }
+    let filename = if name.is_empty() {
+        std::path::Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        name.to_string()
+    };
+    Ok(AttachmentSpec {
+        content: Content::Path(path.into()),
+        filename,
+        content_type: Some(kind.to_string()).filter(|k| !k.is_empty()),
+        content_id: cid,
+    })
+}
+
+pub fn bytes_attachment(bytes: Vec<u8>, filename: &str, kind: &str, cid: Option<String>) -> AttachmentSpec {
+    AttachmentSpec {
+        content: Content::Bytes(bytes),
+        filename: filename.to_string(),
+        content_type: Some(kind.to_string()).filter(|k| !k.is_empty()),
+        content_id: cid,
+    }
+}
+
+/// PHPMailer's html2text: drop head/style/script, strip tags, decode common entities.
+pub fn html_to_text(html: &str) -> String {
+    let mut s = html.to_string();
+    for tag in ["head", "title", "style", "script"] {
+        loop {
+            let lower = s.to_ascii_lowercase();
+            let Some(start) = lower.find(&format!("<{tag}")) else {
+                break;
+            };
+            let close = format!("</{tag}>");
+            let Some(end) = lower[start..].find(&close) else { break };
+            s.replace_range(start..start + end + close.len(), "");
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#039;", "'")
+        .replace("&amp;", "&")
+        .trim()
+        .to_string()
+}
+
+fn mailboxes(list: &[(String, String)]) -> Vec<Mailbox> {
+    list.iter()
+        .map(|(a, n)| Mailbox::new(Some(n.clone()), a.clone()))
+        .collect()
+}
+
+/// Builds the message as PHPMailer's preSend would; errors are PHPMailer's messages.
+pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
+    if m.to.is_empty() && m.cc.is_empty() && m.bcc.is_empty() {
+        return Err(lang::PROVIDE_ADDRESS.to_string());
+    }
+    let body = m.body.string();
+    if body.is_empty() && !m.allow_empty.truthy() {
+        return Err(lang::EMPTY_MESSAGE.to_string());
+    }
+    let from = m.from.string().trim().to_string();
+    let mut msg = Message {
+        from: Some(Mailbox::new(m.from_name.non_empty(), from.clone())),
+        to: mailboxes(&m.to),
+        cc: mailboxes(&m.cc),
+        bcc: mailboxes(&m.bcc),
+        reply_to: mailboxes(&m.reply_to),
+        subject: Some(m.subject.string()),
+        message_id: m.message_id.non_empty(),
+        ..Default::default()
+    };
+    let html = m.content_type.string().eq_ignore_ascii_case("text/html");
+    if html {
+        msg.html = Some(body);
+        msg.text = m.alt_body.non_empty();
+    } else {
+        msg.text = Some(body);
+    }
+    for a in &m.attachments {
+        msg.attachments.push(Attachment {
+            content: a.content.clone(),
+            filename: Some(a.filename.clone()).filter(|f| !f.is_empty()),
+            content_type: a.content_type.clone(),
+            content_id: a.content_id.clone().filter(|c| !c.is_empty()).or_else(|| {
+                // addAttachment(..., 'inline') without a cid still goes inline.
+                a.content_id.as_ref().map(|_| a.filename.clone())
+            }),
+        });
+    }
+    if let Some(p) = m.priority.non_empty() {
+        msg.headers.push(("X-Priority".into(), p));
+    }
+    match m.x_mailer.string().as_str() {
+        "" => msg.headers.push((
+            "X-Mailer".into(),
+            format!("polymailer {} (PHPMailer-compatible)", env!("CARGO_PKG_VERSION")),
+        )),
+        " " => {}
+        custom => msg.headers.push(("X-Mailer".into(), custom.trim().to_string())),
+    }
+    if let Some(to) = m.confirm_reading_to.non_empty() {
+        msg.headers
+            .push(("Disposition-Notification-To".into(), format!("<{to}>")));
+    }
+    msg.headers.extend(m.custom_headers.iter().cloned());
+    let envelope_from = m.sender.non_empty().unwrap_or(from);
+    let notify: Vec<String> = m
+        .dsn
+        .string()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    msg.envelope = Some(Envelope {
+        from: Some(envelope_from),
+        to: m.to.iter().chain(&m.cc).chain(&m.bcc).map(|(a, _)| a.clone()).collect(),
+        dsn: Dsn::new(None, None, &notify, None).map_err(|e| e.to_string())?,
+        ..Default::default()
+    });
+    msg.build().map_err(|e| match e.stage() {
+        polymailer::Stage::Envelope => format!("{}{}", lang::INVALID_ADDRESS, e.message()),
+        _ => e.to_string(),
+    })
+}

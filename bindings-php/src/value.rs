@@ -1,0 +1,101 @@
+//! `Value`: a property that accepts any PHP value and is read the way PHP would coerce it,
+//! as PHPMailer's untyped public properties are (`$mail->Port = "587"`, `SMTPAuth = 1`).
+
+use ext_php_rs::convert::{FromZval, IntoZval};
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::Zval;
+
+pub struct Value(pub Zval);
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        Value(self.0.shallow_clone())
+    }
+}
+
+impl Default for Value {
+    fn default() -> Self {
+        Value(Zval::null())
+    }
+}
+
+impl<'a> FromZval<'a> for Value {
+    const TYPE: DataType = DataType::Mixed;
+    const NULLABLE: bool = true;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        Some(Value(zval.shallow_clone()))
+    }
+}
+
+impl IntoZval for Value {
+    const TYPE: DataType = DataType::Mixed;
+    const NULLABLE: bool = true;
+
+    fn set_zval(self, zv: &mut Zval, _persistent: bool) -> ext_php_rs::error::Result<()> {
+        *zv = self.0;
+        Ok(())
+    }
+}
+
+impl Value {
+    pub fn str(s: &str) -> Self {
+        let mut z = Zval::new();
+        let _ = z.set_string(s, false);
+        Value(z)
+    }
+
+    pub fn long(n: i64) -> Self {
+        let mut z = Zval::new();
+        z.set_long(n);
+        Value(z)
+    }
+
+    pub fn bool(b: bool) -> Self {
+        let mut z = Zval::new();
+        z.set_bool(b);
+        Value(z)
+    }
+
+    pub fn array() -> Self {
+        Value(Zval::new_array())
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.0.is_null()
+    }
+
+    /// PHP's `(bool)`.
+    pub fn truthy(&self) -> bool {
+        self.0.coerce_to_bool()
+    }
+
+    /// PHP's `(string)`; null and arrays become "".
+    pub fn string(&self) -> String {
+        if self.0.is_null() || self.0.is_array() {
+            return String::new();
+        }
+        if self.0.is_false() {
+            return String::new();
+        }
+        self.0.coerce_to_string().unwrap_or_default()
+    }
+
+    /// The string, or None when empty.
+    pub fn non_empty(&self) -> Option<String> {
+        Some(self.string()).filter(|s| !s.is_empty())
+    }
+
+    /// PHP's `(int)`.
+    pub fn long_or(&self, default: i64) -> i64 {
+        if self.0.is_null() {
+            return default;
+        }
+        self.0.coerce_to_long().unwrap_or(default)
+    }
+}
+
+/// A loose argument (`&Zval`) as a string, PHP-style.
+pub fn arg_string(z: Option<&Zval>) -> String {
+    z.map(|z| Value(z.shallow_clone()).string()).unwrap_or_default()
+}
