@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test setup lint test-rust python test-python node test-node bench dist clean
+.PHONY: demo test setup lint test-rust python test-python node test-node php test-php php-install bench dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -7,7 +7,7 @@ export VIRTUAL_ENV := $(CURDIR)/.venv
 demo:            ## send the examples through the embedded local server, show what arrived
 	scripts/demo.sh
 
-test: setup lint test-rust test-python test-node   ## install what is missing, then run every suite
+test: setup lint test-rust test-python test-node test-php   ## install what is missing, then run every suite
 
 setup:           ## Debian packages, .venv, test CA (idempotent)
 	scripts/setup.sh
@@ -37,12 +37,26 @@ test-node: node
 	cd bindings-node && npx tsc -p test/types
 	cd bindings-node && node --test test/
 
+PHP_EXT := $(CURDIR)/target/release/libpolymailer.so
+
+php: setup       ## build the PHP extension (ext-php-rs)
+	cargo build --release -p polymailer-php
+
+test-php: php
+	POLYMAILER_EXT=$(PHP_EXT) php -d extension=$(PHP_EXT) /usr/bin/phpunit -c bindings-php/phpunit.xml
+
+php-install: php ## copy the extension into PHP's extension dir and enable it for plain `php`
+	install -m 0755 $(PHP_EXT) "$$(php-config --extension-dir)/polymailer.so"
+	echo "extension=polymailer.so" > "$$(php -r 'echo PHP_CONFIG_FILE_SCAN_DIR;')/30-polymailer.ini"
+	php -r 'echo class_exists("Polymailer\PHPMailer\PHPMailer") ? "polymailer loaded\n" : exit(1);'
+
 bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh
 
-dist: setup node ## the Python wheel and the npm package in dist/
+dist: setup node php ## the Python wheel, the npm package and polymailer.so in dist/
 	.venv/bin/maturin build --release -q -m bindings-python/Cargo.toml -o dist
 	cd bindings-node && npm pack --pack-destination ../dist
+	install -m 0755 $(PHP_EXT) dist/polymailer.so
 
 clean:
 	rm -rf target tests/.state dist

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build -q -p polymailer-example
-make -s python node
+make -s python node php
 # `require('polymailer')` resolves to the freshly built package.
 mkdir -p tests/.state/node_path && ln -sfn "$PWD/bindings-node" tests/.state/node_path/polymailer
 export NODE_PATH=$PWD/tests/.state/node_path
@@ -30,8 +30,9 @@ run() {
 run rust target/debug/send
 run python .venv/bin/python examples/python/send.py
 run node node examples/node/send.js
+run php php -d extension=target/release/libpolymailer.so examples/php/send.php
 
 sleep 0.3
 echo "What the server received:"
-.venv/bin/python tests/tools/show_received.py "$out" 3 || failed=1
+.venv/bin/python tests/tools/show_received.py "$out" 4 || failed=1
 exit $failed

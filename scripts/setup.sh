@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo, tests and benchmarks need on a fresh machine; quick when all is there.
-#   Debian packages: postfix (smtp-sink, smtp-source), openssl
+#   Debian packages: postfix (smtp-sink, smtp-source), openssl, php8.2-dev + clang + libclang-dev
+#   (ext-php-rs), phpunit, and the PHP peers for make bench (libphp-phpmailer, php-symfony-mailer)
 #   .venv: tests/requirements.txt (aiosmtpd, dkimpy, pytest, maturin, ruff)
 #   bindings-node/node_modules comes from `make node` (npm ci)
 set -euo pipefail
@@ -11,6 +12,13 @@ need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v php-config >/dev/null || need_apt+=(php8.2-dev php8.2-cli)
+command -v clang >/dev/null || need_apt+=(clang)
+[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang*.so >/dev/null 2>&1 || need_apt+=(libclang-dev)
+[ -x /usr/bin/phpunit ] || need_apt+=(phpunit)
+[ -d /usr/share/php/libphp-phpmailer ] || need_apt+=(libphp-phpmailer)
+[ -d /usr/share/php/Symfony/Component/Mailer ] || need_apt+=(php-symfony-mailer)
+php -m 2>/dev/null | grep -qx posix || need_apt+=(php8.2-common)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -236,12 +236,14 @@ pub fn emit_debug(output: &Value, level: i64, lines: Vec<(Direction, String)>) {
         lvl.set_long(min_level);
         let mut s = Zval::new();
         let _ = s.set_string(&text, false);
-        if output.0.is_callable() && !output.0.is_string() || output.0.is_object() {
-            if output.0.is_object() {
-                let _ = output.0.try_call_method("debug", vec![&s]);
-            } else {
-                let _ = output.0.try_call(vec![&s, &lvl]);
-            }
+        let named = output.0.is_string() && matches!(output.string().as_str(), "echo" | "html" | "error_log");
+        if output.0.is_callable() && !named {
+            let _ = output.0.try_call(vec![&s, &lvl]);
+            continue;
+        }
+        if output.0.is_object() {
+            // A PSR-3 logger.
+            let _ = output.0.try_call_method("debug", vec![&s]);
             continue;
         }
         match output.string().as_str() {
@@ -252,9 +254,6 @@ pub fn emit_debug(output: &Value, level: i64, lines: Vec<(Direction, String)>) {
             }
             "html" => {
                 ext_php_rs::php_print!("{}<br>\n", crate::errors::html_escape(&text));
-            }
-            s if s != "echo" && output.0.is_callable() => {
-                let _ = output.0.try_call(vec![&Value::str(&text).0, &lvl]);
             }
             _ => {
                 ext_php_rs::php_print!("{}\t{}\n", gmdate(), text);

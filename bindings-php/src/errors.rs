@@ -2,26 +2,12 @@
 //! messages (its English language strings), so `ErrorInfo` and exception texts read the same.
 
 use ext_php_rs::exception::PhpException;
-use ext_php_rs::prelude::*;
-use ext_php_rs::types::ZendClassObject;
-use ext_php_rs::zend::ce;
+use ext_php_rs::zend::ClassEntry;
 use polymailer::{Error, ErrorKind, Stage};
 
-#[php_class]
-#[php(name = "Polymailer\\PHPMailer\\Exception")]
-#[php(extends(ce = ce::exception, stub = "\\Exception"))]
-#[derive(Default)]
-pub struct MailerException;
-
-#[php_impl]
-impl MailerException {
-    /// The message as PHPMailer's `errorMessage()` formats it for HTML output.
-    #[php(name = "errorMessage")]
-    pub fn error_message(self_: &mut ZendClassObject<MailerException>) -> String {
-        let message: String = self_.std.get_property("message").unwrap_or_default();
-        format!("<strong>{}</strong><br />\n", html_escape(&message))
-    }
-}
+/// `Polymailer\PHPMailer\Exception`, declared in PHP (php/exception.php) at request startup.
+pub const EXCEPTION_PHP: &str = include_str!("../php/exception.php");
+pub const EXCEPTION_CLASS: &str = "Polymailer\\PHPMailer\\Exception";
 
 pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -31,7 +17,10 @@ pub fn html_escape(s: &str) -> String {
 }
 
 pub fn exception(message: &str) -> PhpException {
-    PhpException::from_class::<MailerException>(message.to_string())
+    match ClassEntry::try_find(EXCEPTION_CLASS) {
+        Some(ce) => PhpException::new(message.to_string(), 0, ce),
+        None => PhpException::from_message(message.to_string()),
+    }
 }
 
 /// PHPMailer's language strings (English).

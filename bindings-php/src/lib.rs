@@ -11,10 +11,17 @@ mod mailer;
 mod message;
 mod value;
 
+/// Declares the PHP-side classes for each request.
+unsafe extern "C" fn request_startup(_type: i32, _module: i32) -> i32 {
+    // Failure leaves the class undefined; errors then fall back to \Exception.
+    let _ = ext_php_rs::php_eval::execute(errors::EXCEPTION_PHP);
+    0
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
-        .class::<errors::MailerException>()
         .class::<mailer::SMTP>()
         .class::<mailer::PHPMailer>()
+        .request_startup_function(request_startup)
 }

@@ -289,6 +289,7 @@ impl PHPMailer {
 }
 
 #[php_impl]
+#[php(change_constant_case = "none")]
 impl PHPMailer {
     const VERSION: &'static str = VERSION;
     const CHARSET_ASCII: &'static str = "us-ascii";
@@ -738,6 +739,7 @@ impl PHPMailer {
 pub struct SMTP;
 
 #[php_impl]
+#[php(change_constant_case = "none")]
 impl SMTP {
     const VERSION: &'static str = VERSION;
     const LE: &'static str = "\r\n";
