@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-2000}
 cargo build -q --release -p polymailer-bench
-make -s python node
+make -s python node php
 (cd bench/node && npm install --no-audit --no-fund --loglevel=error)
 
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -31,6 +31,13 @@ py_native=$(echo "$py" | awk '$1=="polymailer-native"{print $2}')
 n1=$(node bench/node/throughput.js "$port" "$count" 1)
 n8=$(node bench/node/throughput.js "$port" "$count" 8)
 field() { echo "$1" | awk -v k="$2" '$1==k{print $2}'; }
+ext=target/release/libpolymailer.so
+php_pm=$(php -d extension=$ext bench/php/throughput.php "$port" "$count" polymailer | awk '{print $2}')
+php_nd=$(php bench/php/throughput.php "$port" "$count" phpmailer-nodelay | awk '{print $2}')
+# PHPMailer and Symfony Mailer stall ~40 ms per message by default: fewer messages keep the run short.
+slow=$(( count / 20 > 20 ? count / 20 : 20 ))
+php_def=$(php bench/php/throughput.php "$port" "$slow" phpmailer | awk '{print $2}')
+php_sf=$(php bench/php/throughput.php "$port" "$slow" symfony | awk '{print $2}')
 
 printf '\n%-40s %10s %8s\n' "sender ($count ~1 KB messages, smtp-sink)" "msg/s" "ratio"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 1 (C, 1 connection)" "$src1" "1.00"
@@ -42,5 +49,11 @@ printf '%-40s %10.0f %8s\n' "Nodemailer 10, pool of 1" "$(field "$n1" nodemailer
 printf '%-40s %10.0f %8.2f\n' "polymailer Node, pool of 1" "$(field "$n1" polymailer)" "$(calc "$(field "$n1" polymailer) / $(field "$n1" nodemailer)")"
 printf '%-40s %10.0f %8s\n' "Nodemailer 10, pool of 8" "$(field "$n8" nodemailer)" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer Node, pool of 8" "$(field "$n8" polymailer)" "$(calc "$(field "$n8" polymailer) / $(field "$n8" nodemailer)")"
+printf '%-40s %10.0f %8s\n' "PHPMailer 6 SMTPKeepAlive (default)" "$php_def" "1.00"
+printf '%-40s %10.0f %8s\n' "Symfony Mailer (default)" "$php_sf" "-"
+printf '%-40s %10.0f %8s\n' "PHPMailer 6 + tcp_nodelay" "$php_nd" "-"
+printf '%-40s %10.0f %8.2f\n' "polymailer PHP SMTPKeepAlive" "$php_pm" "$(calc "$php_pm / $php_def")"
+printf '%-40s %10s %8.2f\n' "  ... vs PHPMailer + tcp_nodelay" "" "$(calc "$php_pm / $php_nd")"
+printf '%-40s %10s %8.2f\n' "  ... vs Symfony Mailer" "" "$(calc "$php_pm / $php_sf")"
 printf '%-40s %10.0f %8s\n' "smtp-source -d -s 8 (C, 8 connections)" "$src8" "1.00"
 printf '%-40s %10.0f %8.2f\n' "polymailer Rust, pool of 8" "$pm8" "$(calc "$pm8 / $src8")"
