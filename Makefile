@@ -43,7 +43,7 @@ php: setup       ## build the PHP extension (ext-php-rs)
 	cargo build --release -p polymailer-php
 
 test-php: php
-	POLYMAILER_EXT=$(PHP_EXT) php -d extension=$(PHP_EXT) /usr/bin/phpunit -c bindings-php/phpunit.xml
+	scripts/php-test.sh
 
 php-install: php ## copy the extension into PHP's extension dir and enable it for plain `php`
 	install -m 0755 $(PHP_EXT) "$$(php-config --extension-dir)/polymailer.so"

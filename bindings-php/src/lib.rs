@@ -21,7 +21,7 @@ unsafe extern "C" fn request_startup(_type: i32, _module: i32) -> i32 {
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
-        .class::<mailer::SMTP>()
+        .class::<mailer::Smtp>()
         .class::<mailer::PHPMailer>()
         .request_startup_function(request_startup)
 }

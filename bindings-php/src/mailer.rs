@@ -723,8 +723,8 @@ impl PHPMailer {
     }
 
     #[php(name = "getSMTPInstance")]
-    pub fn get_smtp_instance(&self) -> SMTP {
-        SMTP
+    pub fn get_smtp_instance(&self) -> Smtp {
+        Smtp
     }
 
     pub fn __destruct(&mut self) {
@@ -736,11 +736,11 @@ impl PHPMailer {
 #[php_class]
 #[php(name = "Polymailer\\PHPMailer\\SMTP")]
 #[derive(Default)]
-pub struct SMTP;
+pub struct Smtp;
 
 #[php_impl]
 #[php(change_constant_case = "none")]
-impl SMTP {
+impl Smtp {
     const VERSION: &'static str = VERSION;
     const LE: &'static str = "\r\n";
     const DEFAULT_PORT: i64 = 25;
@@ -754,6 +754,6 @@ impl SMTP {
     const DEBUG_LOWLEVEL: i64 = 4;
 
     pub fn __construct() -> Self {
-        SMTP
+        Smtp
     }
 }
