@@ -68,6 +68,10 @@ export interface TransportOptions {
   rateDelta?: number;
   rateLimit?: number;
   dkim?: { domainName: string; keySelector: string; privateKey: string | Buffer };
+  /** `true` logs to the console; or a bunyan-style logger with debug/info/error methods. */
+  logger?: boolean | { [level: string]: (...args: any[]) => void };
+  /** With `logger`: also log the SMTP traffic (AUTH secrets masked). */
+  debug?: boolean;
   /** polymailer: allow AUTH over plain text to a non-loopback host (refused by default). */
   allowInsecureAuth?: boolean;
 }

@@ -98,7 +98,27 @@ function nativeOptions(options) {
         }
       : undefined,
     allowInsecureAuth: options.allowInsecureAuth,
+    recordTranscript: Boolean(options.logger && options.debug),
   };
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/** Nodemailer's `logger` option: `true` logs to the console, an object is a bunyan-style logger. */
+function makeLogger(option) {
+  if (!option) return null;
+  if (option === true) {
+    const out = {};
+    for (const level of LEVELS) {
+      out[level] = (data, message, ...args) => {
+        const text = require('util').format(message, ...args);
+        const line = `[${new Date().toISOString()}] ${level.toUpperCase()} ${text}`;
+        (level === 'error' || level === 'fatal' ? console.error : console.log)(line);
+      };
+    }
+    return out;
+  }
+  return option;
 }
 
 /** Address fields: string, "a, b" list, {name, address}, or nested arrays → flat list. */
@@ -210,6 +230,7 @@ class Transporter extends EventEmitter {
     }
     this.options = opts;
     this._defaults = defaults || {};
+    this.logger = makeLogger(opts.logger);
     try {
       this._native = new NativeTransport(nativeOptions(opts));
     } catch (e) {
@@ -232,13 +253,30 @@ class Transporter extends EventEmitter {
       throw e;
     }
     const outcome = await this._native.send(input);
+    this._log(outcome);
     if (this.options.pool && this._native.isIdle()) setImmediate(() => this.emit('idle'));
     if (outcome.error) throw toError(outcome.error);
     return outcome.info;
   }
 
+  /** Writes the recorded SMTP traffic and the outcome to the logger (`debug: true` for traffic). */
+  _log(outcome) {
+    if (!this.logger) return;
+    const prefix = { client: 'C:', server: 'S:', message: 'C:', network: '' };
+    for (const [tnx, line] of this._native.takeTranscript()) {
+      this.logger.debug({ component: 'smtp-connection', tnx }, '%s %s', prefix[tnx] || '', line);
+    }
+    if (outcome.error) {
+      this.logger.error({ tnx: 'send', err: outcome.error }, 'Send Error: %s', outcome.error.message);
+    } else if (outcome.info) {
+      const { messageId, envelope } = outcome.info;
+      this.logger.info({ tnx: 'send', messageId }, 'Message %s sent to <%s>', messageId, envelope.to.join('>, <'));
+    }
+  }
+
   verify(callback) {
     const p = this._native.verify().then((o) => {
+      this._log(o);
       if (o.error) throw toError(o.error);
       return true;
     });

@@ -11,6 +11,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativeTransport {
   constructor(options: TransportOptions)
+  /** Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked). */
+  takeTranscript(): Array<Array<string>>
   /** Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport. */
   static fromUrl(url: string): NativeTransport
   /** Sends one mail; resolves to `{info}` or `{error}` (never rejects). */
@@ -162,4 +164,6 @@ export interface TransportOptions {
   rateLimit?: number
   dkim?: DkimOptions
   allowInsecureAuth?: boolean
+  /** Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`). */
+  recordTranscript?: boolean
 }

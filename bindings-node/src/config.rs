@@ -57,6 +57,8 @@ pub struct TransportOptions {
     pub rate_limit: Option<u32>,
     pub dkim: Option<DkimOptions>,
     pub allow_insecure_auth: Option<bool>,
+    /// Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`).
+    pub record_transcript: Option<bool>,
 }
 
 fn ms(v: Option<f64>, default: Duration) -> Duration {

@@ -1,9 +1,11 @@
 //! `NativeTransport`: the core `Mailer` behind Nodemailer's transporter. Every call returns a
 //! Promise settled from the core's runtime; the event loop never waits on I/O.
 
+use std::sync::{Arc, Mutex};
+
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use polymailer::{runtime, Mailer, SendReport, TransportConfig};
+use polymailer::{runtime, Direction, Mailer, SendReport, TransportConfig};
 
 use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
@@ -79,6 +81,25 @@ impl From<polymailer::Result<SendReport>> for Outcome {
 #[napi]
 pub struct NativeTransport {
     mailer: Mailer,
+    transcript: Option<Arc<Mutex<Vec<Vec<String>>>>>,
+}
+
+/// A transcript hook that keeps `[direction, line]` pairs until JS takes them.
+fn recorder() -> (Arc<Mutex<Vec<Vec<String>>>>, polymailer::Transcript) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let hook: polymailer::Transcript = Arc::new(move |d: Direction, line: &str| {
+        let (dir, text) = match d {
+            Direction::Client => ("client", line.to_string()),
+            Direction::Server => ("server", line.to_string()),
+            Direction::Data => ("message", format!("<{} bytes encoded mime message>", line.len())),
+            Direction::Info => ("network", line.to_string()),
+        };
+        sink.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(vec![dir.to_string(), text]);
+    });
+    (lines, hook)
 }
 
 /// Runs `work` on the core runtime and settles the returned Promise with its outcome.
@@ -98,10 +119,28 @@ where
 impl NativeTransport {
     #[napi(constructor)]
     pub fn new(options: TransportOptions) -> Result<Self> {
-        let config = TransportConfig::try_from(options).map_err(throw)?;
+        let record = options.record_transcript.unwrap_or(false);
+        let mut config = TransportConfig::try_from(options).map_err(throw)?;
+        let transcript = if record {
+            let (lines, hook) = recorder();
+            config.transcript = Some(hook);
+            Some(lines)
+        } else {
+            None
+        };
         Ok(NativeTransport {
             mailer: Mailer::new(config).map_err(throw)?,
+            transcript,
         })
+    }
+
+    /// Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked).
+    #[napi]
+    pub fn take_transcript(&self) -> Vec<Vec<String>> {
+        match &self.transcript {
+            Some(lines) => std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner())),
+            None => Vec::new(),
+        }
     }
 
     /// Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport.
@@ -109,6 +148,7 @@ impl NativeTransport {
     pub fn from_url(url: String) -> Result<Self> {
         Ok(NativeTransport {
             mailer: Mailer::from_url(&url).map_err(throw)?,
+            transcript: None,
         })
     }
 

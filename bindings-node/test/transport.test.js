@@ -262,3 +262,27 @@ test('the event loop keeps running during a slow send; verify() works', async ()
   assert.ok(ticks > 20, `only ${ticks} ticks`);
   assert.equal(await t.verify(), true);
 });
+
+test('logger + debug log the SMTP traffic with secrets masked', async () => {
+  const srv = await capture('--user', 'u:topsecret');
+  const lines = [];
+  const logger = {};
+  for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) {
+    logger[level] = (data, msg, ...args) => lines.push(`${level} ${require('util').format(msg, ...args)}`);
+  }
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: srv.port,
+    ignoreTLS: true,
+    auth: { user: 'u', pass: 'topsecret' },
+    logger,
+    debug: true,
+  });
+  const info = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+  const text = lines.join('\n');
+  assert.match(text, /debug C: EHLO /);
+  assert.match(text, /debug S: 250/);
+  assert.match(text, /debug C: AUTH PLAIN \*\*\*\*/);
+  assert.ok(text.includes(`info Message ${info.messageId} sent to <b@example.com>`), text);
+  assert.ok(!text.includes('topsecret') && !text.includes(Buffer.from('\0u\0topsecret').toString('base64')));
+});
