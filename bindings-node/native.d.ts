@@ -70,7 +70,7 @@ export interface ErrorFields {
   command: string
   /** Refused recipients, when the envelope was refused. */
   rejected: Array<string>
-  /** The core's kind and stage, e.g. "auth" and "AUTH". */
+  /** The core's kind, e.g. "recipients_refused". */
   kind: string
   transient: boolean
 }

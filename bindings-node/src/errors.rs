@@ -14,7 +14,7 @@ pub struct ErrorFields {
     pub command: String,
     /// Refused recipients, when the envelope was refused.
     pub rejected: Vec<String>,
-    /// The core's kind and stage, e.g. "auth" and "AUTH".
+    /// The core's kind, e.g. "recipients_refused".
     pub kind: String,
     pub transient: bool,
 }
@@ -35,7 +35,6 @@ fn code(e: &Error) -> &'static str {
 }
 
 pub fn fields(e: &Error) -> ErrorFields {
-    let kind = format!("{:?}", e.kind());
     ErrorFields {
         message: e.to_string(),
         code: code(e).to_string(),
@@ -43,7 +42,7 @@ pub fn fields(e: &Error) -> ErrorFields {
         response: e.reply().map(|r| r.one_line()),
         command: e.stage().command().to_string(),
         rejected: e.rejected().iter().map(|r| r.address.clone()).collect(),
-        kind,
+        kind: e.kind().as_str().to_string(),
         transient: e.is_transient(),
     }
 }

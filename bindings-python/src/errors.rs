@@ -12,23 +12,6 @@ fn class<'py>(py: Python<'py>, module: &str, name: &str) -> PyResult<Bound<'py, 
     py.import(module)?.getattr(name)
 }
 
-pub fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Connection => "connection",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Tls => "tls",
-        ErrorKind::Auth => "auth",
-        ErrorKind::SenderRefused => "sender_refused",
-        ErrorKind::RecipientsRefused => "recipients_refused",
-        ErrorKind::DataRefused => "data_refused",
-        ErrorKind::MessageTooLarge => "message_too_large",
-        ErrorKind::NotSupported => "not_supported",
-        ErrorKind::Protocol => "protocol",
-        ErrorKind::InvalidInput => "invalid_input",
-        ErrorKind::Io => "io",
-    }
-}
-
 fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::Build => "build",
@@ -96,7 +79,7 @@ pub fn exception<'py>(
         (ErrorKind::Protocol, None) => smtp("SMTPException")?.call1((msg,))?,
         (ErrorKind::Io, _) => py.get_type::<pyo3::exceptions::PyOSError>().into_any().call1((msg,))?,
     };
-    exc.setattr("kind", kind_name(e.kind()))?;
+    exc.setattr("kind", e.kind().as_str())?;
     exc.setattr("stage", stage_name(e.stage()))?;
     exc.setattr("enhanced_status", e.enhanced_status().map(|s| s.to_string()))?;
     exc.setattr("transient", e.is_transient())?;

@@ -34,6 +34,26 @@ pub enum ErrorKind {
     Io,
 }
 
+impl ErrorKind {
+    /// The kind's name as every binding exposes it (`"recipients_refused"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connection => "connection",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Auth => "auth",
+            ErrorKind::SenderRefused => "sender_refused",
+            ErrorKind::RecipientsRefused => "recipients_refused",
+            ErrorKind::DataRefused => "data_refused",
+            ErrorKind::MessageTooLarge => "message_too_large",
+            ErrorKind::NotSupported => "not_supported",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
 /// The step of the SMTP session that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {

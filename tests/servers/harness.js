@@ -40,6 +40,7 @@ async function captureServer(args = []) {
       });
   return {
     port,
+    outdir,
     messages,
     async waitFor(n, timeoutMs = 10000) {
       const deadline = Date.now() + timeoutMs;
