@@ -5,9 +5,9 @@ import json
 import os
 import sys
 
-import harness
 import pytest
 
+import harness
 import polymailer
 
 SCENARIOS = os.path.join(harness.ROOT, "tests", "scenarios")
