@@ -255,6 +255,44 @@ impl PHPMailer {
         Ok(true)
     }
 
+    /// A file attachment (inline when `cid` is set): refused paths fail as PHPMailer's do.
+    fn attach_file(
+        &mut self,
+        path: &Zval,
+        name: Option<&Zval>,
+        kind: Option<&Zval>,
+        cid: Option<String>,
+    ) -> PhpResult<bool> {
+        let path = arg_string(Some(path));
+        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), cid) {
+            Ok(a) => {
+                self.attachments.push(a);
+                Ok(true)
+            }
+            Err(msg) => self.fail(&msg),
+        }
+    }
+
+    /// An attachment from a PHP string's bytes (inline when `cid` is set).
+    fn attach_bytes(
+        &mut self,
+        string: &Zval,
+        filename: Option<&Zval>,
+        kind: Option<&Zval>,
+        cid: Option<String>,
+    ) -> PhpResult<bool> {
+        let bytes = string
+            .binary::<u8>()
+            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
+        self.attachments.push(message::bytes_attachment(
+            bytes,
+            &arg_string(filename),
+            &arg_string(kind),
+            cid,
+        ));
+        Ok(true)
+    }
+
     fn addresses(list: &[(String, String)]) -> Vec<Vec<String>> {
         list.iter().map(|(a, n)| vec![a.clone(), n.clone()]).collect()
     }
@@ -494,15 +532,8 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let _ = encoding;
-        let path = arg_string(Some(path));
         let inline = arg_string(disposition) == "inline";
-        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), inline.then(String::new)) {
-            Ok(a) => {
-                self.attachments.push(a);
-                Ok(true)
-            }
-            Err(msg) => self.fail(&msg),
-        }
+        self.attach_file(path, name, kind, inline.then(String::new))
     }
 
     #[php(name = "addStringAttachment")]
@@ -515,17 +546,8 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let _ = encoding;
-        let bytes = string
-            .binary::<u8>()
-            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
         let inline = arg_string(disposition) == "inline";
-        self.attachments.push(message::bytes_attachment(
-            bytes,
-            &arg_string(Some(filename)),
-            &arg_string(kind),
-            inline.then(String::new),
-        ));
-        Ok(true)
+        self.attach_bytes(string, Some(filename), kind, inline.then(String::new))
     }
 
     #[php(name = "addEmbeddedImage")]
@@ -539,14 +561,7 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let _ = (encoding, disposition);
-        let path = arg_string(Some(path));
-        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), Some(arg_string(Some(cid)))) {
-            Ok(a) => {
-                self.attachments.push(a);
-                Ok(true)
-            }
-            Err(msg) => self.fail(&msg),
-        }
+        self.attach_file(path, name, kind, Some(arg_string(Some(cid))))
     }
 
     #[php(name = "addStringEmbeddedImage")]
@@ -560,16 +575,7 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let _ = (encoding, disposition);
-        let bytes = string
-            .binary::<u8>()
-            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
-        self.attachments.push(message::bytes_attachment(
-            bytes,
-            &arg_string(name),
-            &arg_string(kind),
-            Some(arg_string(Some(cid))),
-        ));
-        Ok(true)
+        self.attach_bytes(string, name, kind, Some(arg_string(Some(cid))))
     }
 
     /// Sets Body (HTML) and AltBody (text from the HTML when empty); HTML mode.

@@ -21,6 +21,19 @@ function python(): string
     return getenv('POLYMAILER_PYTHON') ?: ROOT . '/.venv/bin/python';
 }
 
+/** Stops a server started with proc_open, by PID. */
+function stop_process($proc)
+{
+    if ($proc) {
+        $status = proc_get_status($proc);
+        if ($status['running']) {
+            posix_kill($status['pid'], SIGTERM);
+        }
+        proc_close($proc);
+    }
+    return null;
+}
+
 final class CaptureServer
 {
     public int $port;
@@ -68,14 +81,7 @@ final class CaptureServer
 
     public function stop(): void
     {
-        if ($this->proc) {
-            $status = proc_get_status($this->proc);
-            if ($status['running']) {
-                posix_kill($status['pid'], SIGTERM);
-            }
-            proc_close($this->proc);
-            $this->proc = null;
-        }
+        $this->proc = stop_process($this->proc);
         if (is_dir($this->outdir)) {
             array_map('unlink', glob($this->outdir . '/*'));
             @rmdir($this->outdir);
@@ -108,14 +114,7 @@ final class SmtpSink
 
     public function stop(): void
     {
-        if ($this->proc) {
-            $status = proc_get_status($this->proc);
-            if ($status['running']) {
-                posix_kill($status['pid'], SIGTERM);
-            }
-            proc_close($this->proc);
-            $this->proc = null;
-        }
+        $this->proc = stop_process($this->proc);
     }
 }
 
