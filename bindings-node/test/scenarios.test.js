@@ -1,7 +1,7 @@
 'use strict';
 // The shared scenario corpus (tests/scenarios/*.json) through the Nodemailer-compatible API.
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
@@ -54,9 +54,13 @@ function mail(m) {
   };
 }
 
+const tally = { passed: 0, failed: 0 };
+after(() => console.log(`scenarios: ${tally.passed} passed, ${tally.failed} failed`));
+
 for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()) {
   const scn = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
   test(`scenario ${scn.name}`, async () => {
+    tally.failed++;
     const server = scn.server.kind === 'capture' ? await captureServer(scn.server.args) : await smtpSink(scn.server.args);
     try {
       const t = transport(scn.transport, server.port);
@@ -77,6 +81,8 @@ for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()
         const r = spawnSync(PYTHON, [path.join(DIR, 'check.py'), path.join(DIR, file), outdir], { encoding: 'utf8' });
         assert.equal(r.status, 0, r.stdout + r.stderr);
       }
+      tally.failed--;
+      tally.passed++;
     } finally {
       server.stop();
     }

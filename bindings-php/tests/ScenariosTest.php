@@ -17,6 +17,14 @@ final class ScenariosTest extends TestCase
         'crlf-in-display-name' => 'PHPMailer strips CR/LF from display names by contract (setFrom/addAddress)',
     ];
 
+    private static array $tally = ['passed' => 0, 'failed' => 0, 'skipped' => 0];
+
+    public static function tearDownAfterClass(): void
+    {
+        $t = self::$tally;
+        fwrite(STDOUT, "\nscenarios: {$t['passed']} passed, {$t['failed']} failed, {$t['skipped']} skipped\n");
+    }
+
     public static function scenarios(): array
     {
         $out = [];
@@ -119,8 +127,10 @@ final class ScenariosTest extends TestCase
     {
         $scn = json_decode(file_get_contents($file), true);
         if (isset(self::SKIP[$scn['name']])) {
+            self::$tally['skipped']++;
             $this->markTestSkipped(self::SKIP[$scn['name']]);
         }
+        self::$tally['failed']++;
         $server = $scn['server']['kind'] === 'capture' ? new CaptureServer($scn['server']['args']) : new SmtpSink($scn['server']['args']);
         try {
             $expect = $scn['expect'];
@@ -153,6 +163,8 @@ final class ScenariosTest extends TestCase
                     . escapeshellarg($file) . ' ' . escapeshellarg($server->outdir), $out, $rc);
                 $this->assertSame(0, $rc, implode("\n", $out));
             }
+            self::$tally['failed']--;
+            self::$tally['passed']++;
         } finally {
             $server->stop();
         }
