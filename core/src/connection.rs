@@ -740,8 +740,18 @@ impl Connection {
         if let Some(hook) = &self.config.transcript {
             hook(Direction::Data, &String::from_utf8_lossy(bytes));
         }
-        encode_data(bytes, &mut self.wbuf);
         let td = self.config.timeouts.data;
+        // Large messages go out in chunks, so the wire copy never holds the whole message.
+        let mut encoder = DataEncoder::default();
+        let mut rest = bytes;
+        while rest.len() > DATA_CHUNK {
+            let cut = chunk_boundary(rest, DATA_CHUNK);
+            encoder.push(&rest[..cut], &mut self.wbuf);
+            rest = &rest[cut..];
+            self.flush(Stage::Message, td).await?;
+        }
+        encoder.push(rest, &mut self.wbuf);
+        encoder.finish(&mut self.wbuf);
         self.flush(Stage::Message, td).await?;
         let reply = self.read_reply(Stage::Message, td).await?;
         if reply.is_positive() {
@@ -875,39 +885,65 @@ impl Connection {
     }
 }
 
-/// Appends the DATA content: every bare CR or LF becomes CRLF, lines starting with "." are
-/// dot-stuffed, and the terminating CRLF.CRLF follows. No `<LF>.<CR><LF>` can end DATA early.
+const DATA_CHUNK: usize = 256 * 1024;
+
+/// A cut near `max` that never splits a CRLF pair: just after a LF when there is one.
+fn chunk_boundary(bytes: &[u8], max: usize) -> usize {
+    match bytes[..max].iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None if bytes[max - 1] == b'\r' => max - 1,
+        None => max,
+    }
+}
+
+/// DATA content encoding, fed in chunks: every bare CR or LF becomes CRLF, lines starting
+/// with "." are dot-stuffed, and `finish` ends with CRLF.CRLF. No `<LF>.<CR><LF>` can end
+/// DATA early (SMTP smuggling).
+#[derive(Default)]
+pub struct DataEncoder {
+    mid_line: bool,
+}
+
+impl DataEncoder {
+    /// Encodes one chunk; a chunk must not end between the CR and the LF of a pair.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        out.reserve(bytes.len() + bytes.len() / 64 + 5);
+        let mut i = 0;
+        while i < bytes.len() {
+            if !self.mid_line && bytes[i] == b'.' {
+                out.push(b'.');
+            }
+            let rest = &bytes[i..];
+            match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+                None => {
+                    out.extend_from_slice(rest);
+                    i = bytes.len();
+                    self.mid_line = true;
+                }
+                Some(p) => {
+                    out.extend_from_slice(&rest[..p]);
+                    out.extend_from_slice(b"\r\n");
+                    i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') { 2 } else { 1 };
+                    self.mid_line = false;
+                }
+            }
+        }
+    }
+
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.mid_line {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        self.mid_line = false;
+    }
+}
+
+/// The whole DATA content at once (see [`DataEncoder`]).
 pub fn encode_data(bytes: &[u8], out: &mut Vec<u8>) {
-    out.reserve(bytes.len() + bytes.len() / 64 + 5);
-    let mut line_start = true;
-    let mut i = 0;
-    while i < bytes.len() {
-        if line_start && bytes[i] == b'.' {
-            out.push(b'.');
-        }
-        let rest = &bytes[i..];
-        match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
-            None => {
-                out.extend_from_slice(rest);
-                i = bytes.len();
-                line_start = false;
-            }
-            Some(p) => {
-                out.extend_from_slice(&rest[..p]);
-                out.extend_from_slice(b"\r\n");
-                i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                line_start = true;
-            }
-        }
-    }
-    if !line_start {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
+    let mut encoder = DataEncoder::default();
+    encoder.push(bytes, out);
+    encoder.finish(out);
 }
 
 #[cfg(test)]
@@ -928,5 +964,24 @@ mod tests {
         // SMTP smuggling: bare LF/CR around a dot must not terminate DATA.
         assert_eq!(enc(b"a\n.\r\nMAIL FROM:<x>\r\n"), b"a\r\n..\r\nMAIL FROM:<x>\r\n.\r\n");
         assert_eq!(enc(b"a\r.\rb"), b"a\r\n..\r\nb\r\n.\r\n");
+    }
+
+    #[test]
+    fn chunked_encoding_matches_whole() {
+        let input: Vec<u8> = (0..20_000u32).map(|i| b"ab.\r\n\n\r."[i as usize % 8]).collect();
+        let whole = enc(&input);
+        for max in [2usize, 3, 7, 64, 1000] {
+            let mut out = Vec::new();
+            let mut e = super::DataEncoder::default();
+            let mut rest = &input[..];
+            while rest.len() > max {
+                let cut = super::chunk_boundary(rest, max);
+                e.push(&rest[..cut], &mut out);
+                rest = &rest[cut..];
+            }
+            e.push(rest, &mut out);
+            e.finish(&mut out);
+            assert_eq!(out, whole, "chunk size {max}");
+        }
     }
 }
