@@ -923,7 +923,11 @@ impl DataEncoder {
                 Some(p) => {
                     out.extend_from_slice(&rest[..p]);
                     out.extend_from_slice(b"\r\n");
-                    i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') { 2 } else { 1 };
+                    i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
                     self.mid_line = false;
                 }
             }
