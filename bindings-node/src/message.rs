@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use polymailer::address::parse_list;
+use polymailer::message::dedup;
 use polymailer::{Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result};
 
 #[napi(object)]
@@ -116,14 +117,7 @@ impl TryFrom<MailInput> for Outgoing {
                     .or(sender.as_ref())
                     .or(reply_to.first())
                     .map(|m| m.address.clone());
-                let mut seen = std::collections::HashSet::new();
-                let rcpts = to
-                    .iter()
-                    .chain(&cc)
-                    .chain(&bcc)
-                    .map(|m| m.address.clone())
-                    .filter(|a| seen.insert(a.to_ascii_lowercase()))
-                    .collect();
+                let rcpts = dedup(to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()));
                 Some(Envelope::new(env_from, rcpts))
             }
         };

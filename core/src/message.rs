@@ -488,7 +488,8 @@ pub fn generate_message_id(from: &str) -> String {
     )
 }
 
-fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+/// Addresses in order, without repeats (compared case-insensitively).
+pub fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     items.filter(|a| seen.insert(a.to_ascii_lowercase())).collect()
 }
