@@ -533,3 +533,29 @@ fn port_and_tls_mode_mismatch_fails_fast_with_a_hint() {
     let err = mailer(config).send_blocking(&simple_message("x")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
 }
+
+#[test]
+fn rate_limit_spaces_messages() {
+    let server = Server::capture(&[]);
+    let starts = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let s = starts.clone();
+    let mut config = server.config().transcript(Arc::new(move |d, l| {
+        if d == Direction::Client && l.starts_with("MAIL FROM") {
+            s.lock().unwrap().push(Instant::now());
+        }
+    }));
+    config.rate_limit = Some(RateLimit {
+        messages: 2,
+        per: Duration::from_millis(300),
+    });
+    let m = mailer(config);
+    let results = m.send_many_blocking((0..6).map(|i| simple_message(&format!("rate {i}"))).collect());
+    assert!(results.iter().all(|r| r.is_ok()));
+    assert_eq!(server.wait_for(6).len(), 6);
+    let starts = starts.lock().unwrap();
+    // Without the limit all six go out within a few ms; with it, every third message waits for
+    // the window (the bound is loose: the first MAIL can lag its admission by the connect).
+    for w in starts.windows(3) {
+        assert!(w[2] - w[0] >= Duration::from_millis(150), "{:?}", w[2] - w[0]);
+    }
+}
