@@ -48,6 +48,9 @@ row "polymailer Rust" "$pm1" "$(ratio "$pm1" "$src1")"
 row "Python stdlib smtplib (EmailMessage)" "$std" "ref"
 row "polymailer.smtplib (EmailMessage)" "$(field "$pyr" polymailer-smtplib)" "$(ratio "$(field "$pyr" polymailer-smtplib)" "$std")"
 row "polymailer Python native Message" "$(field "$pyr" polymailer-native)" "$(ratio "$(field "$pyr" polymailer-native)" "$std")"
+py1=$(py bench/python/pool.py "$port" "$count" 1 | awk '{print $2}')
+row "polymailer Python send_many (pipelined batches)" "$py1" "$(ratio "$py1" "$std")"
+row "  ... vs smtp-source -d -s 1" "" "$(ratio "$py1" "$src1")"
 row "Nodemailer 10 (pool of 1)" "$nm1" "ref"
 row "polymailer Node (pool of 1)" "$(field "$n1" polymailer)" "$(ratio "$(field "$n1" polymailer)" "$nm1")"
 row "PHPMailer 6 SMTPKeepAlive, default" "$php_def" "ref"
@@ -71,12 +74,14 @@ row "polymailer Node, pool of 8" "$(field "$n8" polymailer)" "$(ratio "$(field "
 echo; echo "== one connection through a 10 ms RTT proxy, $lat messages =="
 count_saved=$count; count=$lat
 pyl=$(py bench/python/one_connection.py "$proxy_port" "$lat")
+pyl1=$(py bench/python/pool.py "$proxy_port" "$lat" 1 | awk '{print $2}')
 nl=$(node bench/node/throughput.js "$proxy_port" "$lat" 1)
 count=$count_saved
 row "Python stdlib smtplib" "$(field "$pyl" stdlib-smtplib)" "ref"
 row "Nodemailer 10" "$(field "$nl" nodemailer)" "ref"
 row "polymailer Python native" "$(field "$pyl" polymailer-native)" "$(ratio "$(field "$pyl" polymailer-native)" "$(field "$pyl" stdlib-smtplib)")"
 row "polymailer Node" "$(field "$nl" polymailer)" "$(ratio "$(field "$nl" polymailer)" "$(field "$nl" nodemailer)")"
+row "polymailer Python send_many (batches)" "$pyl1" "$(ratio "$pyl1" "$(field "$nl" nodemailer)")"
 
 echo; echo "== one 25 MB file attachment: seconds, peak RSS above the bare interpreter =="
 big=tests/.state/bench-25mb.bin

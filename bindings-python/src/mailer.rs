@@ -129,29 +129,17 @@ impl PyMailer {
             .map_err(|e| crate::errors::to_pyerr(py, e, from.as_deref(), &|a| a.to_string()))
     }
 
-    /// Sends every message over the pool; returns a list with a SendReport, or the exception
-    /// (not raised) for each message that failed, in order.
+    /// Sends every message over the pool (pipelined batches when the server offers
+    /// PIPELINING); returns a SendReport, or the exception (not raised), per message, in order.
     fn send_many<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let outgoing: Vec<Outgoing> = messages
             .try_iter()?
             .map(|m| Outgoing::from_py(&m?))
             .collect::<PyResult<_>>()?;
-        let mailer = self.inner.clone();
+        let mailer = &self.inner;
         let results = py.detach(|| {
-            runtime::block_on(async move {
-                let handles: Vec<_> = outgoing
-                    .into_iter()
-                    .map(|o| {
-                        let mailer = mailer.clone();
-                        runtime::spawn(async move { mailer.send_prepared(o.prepare()?).await })
-                    })
-                    .collect();
-                let mut out = Vec::with_capacity(handles.len());
-                for h in handles {
-                    out.push(h.await.expect("send task panicked"));
-                }
-                out
-            })
+            let prepared = outgoing.iter().map(Outgoing::prepare).collect();
+            runtime::block_on(mailer.send_many_prepared(prepared))
         });
         let list = PyList::empty(py);
         for r in results {

@@ -108,6 +108,25 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// The error a message gets when the batch it was in could not reach it.
+pub(crate) fn not_sent(cause: &Error) -> Error {
+    Error::new(cause.kind(), cause.stage(), format!("not sent: {cause}"))
+}
+
+/// Every recipient refused (or the sender, when `mail` was refused).
+fn refused(mail: Reply, rejected: Vec<RejectedRecipient>) -> Error {
+    if !mail.is_positive() {
+        return Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail);
+    }
+    let first = &rejected[0];
+    let reply = Reply {
+        code: first.code,
+        enhanced: first.enhanced,
+        lines: first.text.lines().map(str::to_string).collect(),
+    };
+    Error::from_reply(ErrorKind::RecipientsRefused, Stage::Rcpt, reply).with_rejected(rejected)
+}
+
 fn timeout_error(stage: Stage, after: Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,
@@ -577,15 +596,199 @@ impl Connection {
         result
     }
 
-    async fn transaction(&mut self, message: &Prepared) -> Result<SendReport> {
-        if !self.is_usable() {
-            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed"));
+    /// Sends several messages over this connection. With PIPELINING, each message's content
+    /// and final dot go out in one write with the next message's MAIL, RCPT and DATA (RFC 2920
+    /// allows content first in a group and DATA last), so a message costs one round trip.
+    /// One result per message, in order; without PIPELINING this is `send` per message.
+    pub async fn send_batch(&mut self, messages: &[Prepared]) -> Vec<Result<SendReport>> {
+        if self.is_usable() && !self.has_said_hello() {
+            if let Err(e) = self.hello().await {
+                return messages.iter().map(|_| Err(not_sent(&e))).collect();
+            }
         }
-        if !self.has_said_hello() {
-            self.hello().await?;
+        if messages.len() < 2 || !self.is_usable() || !self.extensions().pipelining() {
+            let mut out = Vec::with_capacity(messages.len());
+            for m in messages {
+                out.push(self.send(m).await);
+            }
+            return out;
         }
+        let mut results: Vec<Option<Result<SendReport>>> = messages.iter().map(|_| None).collect();
+        let mut order = Vec::with_capacity(messages.len());
+        let mut commands = Vec::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            match self.envelope_commands(m) {
+                Ok(c) => {
+                    order.push(i);
+                    commands.push(c);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let outcome = self.pipeline(messages, &order, &commands, &mut results).await;
+        self.last_used = Instant::now();
+        let abort = outcome.err();
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(match &abort {
+                        Some(e) => not_sent(e),
+                        None => Error::new(ErrorKind::Connection, Stage::Mail, "not sent"),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The pipelined batch; an `Err` means the connection failed and unsent messages get it.
+    async fn pipeline(
+        &mut self,
+        messages: &[Prepared],
+        order: &[usize],
+        commands: &[(String, String)],
+        results: &mut [Option<Result<SendReport>>],
+    ) -> Result<()> {
+        let t = self.config.timeouts.command;
+        let td = self.config.timeouts.data;
+        let queue_envelope = |conn: &mut Self, j: usize| {
+            let (mail, suffix) = &commands[j];
+            conn.queue(mail);
+            for r in &messages[order[j]].envelope.to {
+                conn.queue(&format!("RCPT TO:<{r}>{suffix}"));
+            }
+            conn.queue("DATA");
+        };
+        let Some(_) = order.first() else { return Ok(()) };
+        queue_envelope(self, 0);
+        self.flush(Stage::Mail, t).await?;
+        for j in 0..order.len() {
+            let i = order[j];
+            let message = &messages[i];
+            let env = &message.envelope;
+            let mail_reply = self.read_reply(Stage::Mail, t).await?;
+            if mail_reply.code == 421 {
+                results[i] = Some(Err(Error::from_reply(
+                    ErrorKind::SenderRefused,
+                    Stage::Mail,
+                    mail_reply,
+                )));
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Mail,
+                    "the server closed the connection (421)",
+                ));
+            }
+            let mut accepted = Vec::new();
+            let mut rejected = Vec::new();
+            for r in &env.to {
+                let reply = self.read_reply(Stage::Rcpt, t).await?;
+                if reply.code == 421 {
+                    results[i] = Some(Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply)));
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Rcpt,
+                        "the server closed the connection (421)",
+                    ));
+                }
+                if reply.is_positive() {
+                    accepted.push(r.clone());
+                } else {
+                    rejected.push(RejectedRecipient {
+                        address: r.clone(),
+                        code: reply.code,
+                        enhanced: reply.enhanced,
+                        text: reply.text(),
+                    });
+                }
+            }
+            let data_reply = self.read_reply(Stage::Data, t).await?;
+            if data_reply.code == 421 {
+                results[i] = Some(Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply)));
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Data,
+                    "the server closed the connection (421)",
+                ));
+            }
+            let started = data_reply.code == 354;
+            let content = started && mail_reply.is_positive() && !accepted.is_empty();
+            // A transaction left open (MAIL accepted, DATA refused) is reset before the next.
+            let reset = !started && mail_reply.is_positive();
+            if content {
+                if let Some(hook) = &self.config.transcript {
+                    hook(Direction::Data, &String::from_utf8_lossy(&message.bytes));
+                }
+                let mut encoder = DataEncoder::default();
+                let mut rest = &message.bytes[..];
+                while rest.len() > DATA_CHUNK {
+                    let cut = chunk_boundary(rest, DATA_CHUNK);
+                    encoder.push(&rest[..cut], &mut self.wbuf);
+                    rest = &rest[cut..];
+                    self.flush(Stage::Message, td).await?;
+                }
+                encoder.push(rest, &mut self.wbuf);
+                encoder.finish(&mut self.wbuf);
+            } else if started {
+                self.queue(".");
+            }
+            if reset {
+                self.queue("RSET");
+            }
+            let more = j + 1 < order.len();
+            if more {
+                queue_envelope(self, j + 1);
+            }
+            if started || reset || more {
+                self.flush(if started { Stage::Message } else { Stage::Mail }, td)
+                    .await?;
+            }
+            let outcome = if started {
+                let dot = self.read_reply(Stage::Message, td).await?;
+                let closing = dot.code == 421;
+                let r = if content && dot.is_positive() {
+                    self.messages_sent += 1;
+                    Ok(SendReport {
+                        message_id: message.message_id.clone(),
+                        envelope: env.clone(),
+                        accepted,
+                        rejected,
+                        response: dot,
+                    })
+                } else if content {
+                    Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, dot).with_rejected(rejected))
+                } else {
+                    Err(refused(mail_reply, rejected))
+                };
+                if closing {
+                    results[i] = Some(r);
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Message,
+                        "the server closed the connection (421)",
+                    ));
+                }
+                r
+            } else if !mail_reply.is_positive() {
+                Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply))
+            } else if accepted.is_empty() {
+                Err(refused(mail_reply, rejected))
+            } else {
+                Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected))
+            };
+            results[i] = Some(outcome);
+            if reset {
+                self.read_reply(Stage::Command, t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The MAIL line and the RCPT parameter suffix for a message; refuses what the server
+    /// cannot take (over SIZE, SMTPUTF8 not offered) before anything is sent.
+    fn envelope_commands(&self, message: &Prepared) -> Result<(String, String)> {
         let env = &message.envelope;
-        let ext = self.extensions().clone();
+        let ext = self.extensions();
         if let Some(max) = ext.max_size() {
             if message.bytes.len() as u64 > max {
                 return Err(Error::new(
@@ -637,6 +840,19 @@ impl Connection {
             .chain(dsn.iter().flat_map(|d| &d.rcpt_params))
             .map(|p| format!(" {p}"))
             .collect();
+        Ok((mail, rcpt_suffix))
+    }
+
+    async fn transaction(&mut self, message: &Prepared) -> Result<SendReport> {
+        if !self.is_usable() {
+            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed"));
+        }
+        if !self.has_said_hello() {
+            self.hello().await?;
+        }
+        let env = &message.envelope;
+        let ext = self.extensions().clone();
+        let (mail, rcpt_suffix) = self.envelope_commands(message)?;
         let t = self.config.timeouts.command;
 
         let pipelining = ext.pipelining();

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::connection::not_sent;
+
 use tokio::sync::Semaphore;
 
 use crate::config::{Security, TransportConfig};
@@ -108,26 +110,129 @@ impl Mailer {
         result
     }
 
-    /// Sends each message, up to `max_connections` at a time; one result per message, in order.
+    /// Sends each message over up to `max_connections` connections; one result per message,
+    /// in order. With PIPELINING, each connection sends its messages in pipelined batches (one
+    /// round trip per message).
     pub async fn send_many(&self, messages: Vec<Message>) -> Vec<Result<SendReport>> {
-        let handles: Vec<_> = messages
-            .into_iter()
-            .map(|m| {
+        self.send_many_prepared(messages.iter().map(Message::build).collect())
+            .await
+    }
+
+    /// `send_many` for messages already built (or refused while building, kept in place).
+    pub async fn send_many_prepared(&self, messages: Vec<Result<Prepared>>) -> Vec<Result<SendReport>> {
+        let n = messages.len();
+        let mut results: Vec<Option<Result<SendReport>>> = (0..n).map(|_| None).collect();
+        let mut queue = VecDeque::new();
+        for (i, m) in messages.into_iter().enumerate() {
+            let signed = m.and_then(|mut p| {
+                if let Some(dkim) = &self.shared.config.dkim {
+                    p.bytes = dkim.sign(std::mem::take(&mut p.bytes))?;
+                }
+                Ok(p)
+            });
+            match signed {
+                Ok(p) => queue.push_back((i, p)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let workers = self.shared.config.pool.max_connections.min(queue.len());
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
                 let mailer = self.clone();
-                runtime::get().spawn(async move { mailer.send(&m).await })
+                let queue = queue.clone();
+                runtime::get().spawn(async move { mailer.batch_worker(queue).await })
             })
             .collect();
-        let mut out = Vec::with_capacity(handles.len());
         for h in handles {
-            out.push(h.await.unwrap_or_else(|e| {
-                Err(Error::new(
-                    ErrorKind::Io,
-                    Stage::Build,
-                    format!("send task failed: {e}"),
-                ))
-            }));
+            match h.await {
+                Ok(done) => {
+                    for (i, r) in done {
+                        results[i] = Some(r);
+                    }
+                }
+                Err(e) => {
+                    let msg = format!("send task failed: {e}");
+                    for slot in results.iter_mut().filter(|r| r.is_none()) {
+                        *slot = Some(Err(Error::new(ErrorKind::Io, Stage::Build, msg.clone())));
+                    }
+                }
+            }
         }
-        out
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Io, Stage::Build, "not sent"))))
+            .collect()
+    }
+
+    /// One connection's share of `send_many`: takes up to 32 queued messages at a time (fewer
+    /// when `max_messages` is lower), reconnecting when a connection is used up or fails.
+    async fn batch_worker(
+        &self,
+        queue: Arc<tokio::sync::Mutex<VecDeque<(usize, Prepared)>>>,
+    ) -> Vec<(usize, Result<SendReport>)> {
+        let max_messages = self.shared.config.pool.max_messages;
+        // A rate limit spaces messages out: batching them would send them together.
+        let batch_size = match (self.shared.config.rate_limit, max_messages) {
+            (Some(_), _) => 1,
+            (None, 0) => 32,
+            (None, max) => max.min(32),
+        };
+        let mut done = Vec::new();
+        let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
+        let mut conn: Option<(Connection, bool)> = self.take_idle().map(|c| (c, true));
+        loop {
+            let mut batch = Vec::with_capacity(batch_size);
+            {
+                let mut q = queue.lock().await;
+                while batch.len() < batch_size {
+                    let Some(item) = q.pop_front() else { break };
+                    batch.push(item);
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            for _ in &batch {
+                self.wait_for_rate().await;
+            }
+            let (ids, prepared): (Vec<usize>, Vec<Prepared>) = batch.into_iter().unzip();
+            let mut attempt = 0;
+            let results = loop {
+                attempt += 1;
+                let (mut c, reused) = match conn.take() {
+                    Some(c) if c.0.is_usable() => c,
+                    _ => match Connection::open(self.shared.config.clone()).await {
+                        Ok(c) => (c, false),
+                        Err(e) => break prepared.iter().map(|_| Err(not_sent(&e))).collect::<Vec<_>>(),
+                    },
+                };
+                let results = c.send_batch(&prepared).await;
+                // An idle connection the server had closed fails before anything was accepted.
+                let stale = reused
+                    && attempt == 1
+                    && results.iter().all(|r| {
+                        r.as_ref().err().is_some_and(|e| {
+                            e.stage() == Stage::Mail
+                                && matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
+                        })
+                    });
+                if stale {
+                    continue;
+                }
+                if c.is_usable() && (max_messages == 0 || c.messages_sent() < max_messages) {
+                    conn = Some((c, true));
+                } else {
+                    c.quit().await;
+                }
+                break results;
+            };
+            done.extend(ids.into_iter().zip(results));
+        }
+        if let Some((c, _)) = conn {
+            self.put_back(c).await;
+        }
+        done
     }
 
     /// Connects, says hello, upgrades to TLS and authenticates as configured, then quits.

@@ -559,3 +559,64 @@ fn rate_limit_spaces_messages() {
         assert!(w[2] - w[0] >= Duration::from_millis(150), "{:?}", w[2] - w[0]);
     }
 }
+
+#[test]
+fn send_many_pipelines_batches_with_per_message_outcomes() {
+    let server = Server::capture(&["--pipelining", "--refuse", "gone@example.com"]);
+    let flushes = Arc::new(Mutex::new(0usize));
+    let f = flushes.clone();
+    let m = mailer(server.config().transcript(Arc::new(move |d, l| {
+        if d == Direction::Client && l.starts_with("MAIL FROM") {
+            *f.lock().unwrap() += 1;
+        }
+    })));
+    let msgs: Vec<Message> = (0..60)
+        .map(|i| {
+            let mut msg = simple_message(&format!("batch {i}"));
+            match i % 10 {
+                3 => msg.to = vec![Mailbox::new(None, "gone@example.com")],
+                7 => msg.to.push(Mailbox::new(None, "gone@example.com")),
+                _ => {}
+            }
+            msg
+        })
+        .collect();
+    let results = m.send_many_blocking(msgs);
+    for (i, r) in results.iter().enumerate() {
+        match i % 10 {
+            3 => assert_eq!(
+                r.as_ref().unwrap_err().kind(),
+                ErrorKind::RecipientsRefused,
+                "message {i}"
+            ),
+            7 => {
+                let report = r.as_ref().unwrap();
+                assert_eq!(report.accepted, ["rcpt@example.com"]);
+                assert_eq!(report.rejected[0].address, "gone@example.com");
+            }
+            _ => assert!(r.is_ok(), "message {i}: {r:?}"),
+        }
+    }
+    let got = server.wait_for(54);
+    assert_eq!(got.len(), 54, "every message but the six refused ones");
+    let mut subjects: Vec<String> = got
+        .iter()
+        .map(|g| {
+            g.text()
+                .lines()
+                .find(|l| l.starts_with("Subject:"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 54, "each exactly once");
+    assert_eq!(*flushes.lock().unwrap(), 60);
+    assert!(
+        got.iter().all(|g| g.meta["session"] == got[0].meta["session"]),
+        "one connection"
+    );
+    // The connection stays usable after the batch.
+    m.send_blocking(&simple_message("after batch")).unwrap();
+}

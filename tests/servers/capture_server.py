@@ -6,7 +6,7 @@ NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). 
 (SIGTERM).
 
     capture_server.py --outdir DIR [--port 0] [--starttls|--implicit-tls] --certs DIR
-                      [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...] [--size N]
+                      [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...] [--size N] [--pipelining]
 """
 
 import argparse
@@ -28,12 +28,20 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 
 class Capture:
-    def __init__(self, outdir, refuse, users):
+    def __init__(self, outdir, refuse, users, pipelining=False):
+        self.pipelining = pipelining
         self.outdir = outdir
         self.refuse = {a.lower() for a in refuse}
         self.users = users
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            # aiosmtpd reads pipelined commands one at a time; announcing it is enough.
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -93,6 +101,7 @@ def main():
     ap.add_argument("--user", action="append", default=[])
     ap.add_argument("--require-auth", action="store_true")
     ap.add_argument("--refuse", action="append", default=[])
+    ap.add_argument("--pipelining", action="store_true", help="announce PIPELINING")
     ap.add_argument("--size", type=int, default=33554432, help="SIZE limit announced and enforced")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
@@ -110,7 +119,7 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(os.path.join(args.certs, "server.pem"), os.path.join(args.certs, "server.key"))
     users = dict(u.split(":", 1) for u in args.user)
-    handler = Capture(args.outdir, args.refuse, users)
+    handler = Capture(args.outdir, args.refuse, users, args.pipelining)
     kwargs = dict(
         authenticator=handler.authenticator if users else None,
         auth_required=args.require_auth,
