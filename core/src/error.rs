@@ -117,6 +117,20 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A copy for every message a shared failure affects; the underlying source is not copied.
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        Error {
+            kind: self.kind,
+            stage: self.stage,
+            message: self.message.clone(),
+            reply: self.reply.clone(),
+            rejected: self.rejected.clone(),
+            source: None,
+        }
+    }
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, stage: Stage, message: impl Into<String>) -> Self {
         Error {

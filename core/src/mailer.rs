@@ -5,8 +5,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::connection::not_sent;
-
 use tokio::sync::Semaphore;
 
 use crate::config::{Security, TransportConfig};
@@ -20,6 +18,20 @@ struct Shared {
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
     rate: Option<tokio::sync::Mutex<VecDeque<tokio::time::Instant>>>,
+    /// Messages waiting for a connection, and how many workers are draining them.
+    queue: Mutex<Queue>,
+}
+
+/// One message to send and where its result goes.
+struct Job {
+    prepared: Prepared,
+    reply: tokio::sync::oneshot::Sender<Result<SendReport>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    workers: usize,
 }
 
 /// Sends messages over a pool of at most `config.pool.max_connections` open connections.
@@ -59,6 +71,7 @@ impl Mailer {
                 config: Arc::new(config),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(max),
+                queue: Mutex::new(Queue::default()),
             }),
         })
     }
@@ -87,27 +100,28 @@ impl Mailer {
         if let Some(dkim) = &self.shared.config.dkim {
             prepared.bytes = dkim.sign(std::mem::take(&mut prepared.bytes))?;
         }
-        self.wait_for_rate().await;
-        let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
-        let (mut conn, reused) = match self.take_idle() {
-            Some(c) => (c, true),
-            None => (Connection::open(self.shared.config.clone()).await?, false),
-        };
-        let mut result = conn.send(&prepared).await;
-        if reused {
-            if let Err(e) = &result {
-                // An idle connection the server closed fails at MAIL before anything was accepted.
-                let stale = e.stage() == Stage::Mail
-                    && matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
-                    || e.code() == Some(421) && e.stage() == Stage::Mail;
-                if stale {
-                    conn = Connection::open(self.shared.config.clone()).await?;
-                    result = conn.send(&prepared).await;
-                }
-            }
-        }
-        self.put_back(conn).await;
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.enqueue(vec![Job { prepared, reply }]);
         result
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended")))
+    }
+
+    /// Queues jobs and starts workers (one per connection, up to `max_connections`). Sends
+    /// that arrive together on a connection go out as one pipelined batch.
+    fn enqueue(&self, jobs: Vec<Job>) {
+        let spawn = {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.jobs.extend(jobs);
+            let wanted = self.shared.config.pool.max_connections.min(q.workers + q.jobs.len());
+            let spawn = wanted.saturating_sub(q.workers);
+            q.workers += spawn;
+            spawn
+        };
+        for _ in 0..spawn {
+            let mailer = self.clone();
+            runtime::get().spawn(async move { mailer.worker().await });
+        }
     }
 
     /// Sends each message over up to `max_connections` connections; one result per message,
@@ -120,10 +134,9 @@ impl Mailer {
 
     /// `send_many` for messages already built (or refused while building, kept in place).
     pub async fn send_many_prepared(&self, messages: Vec<Result<Prepared>>) -> Vec<Result<SendReport>> {
-        let n = messages.len();
-        let mut results: Vec<Option<Result<SendReport>>> = (0..n).map(|_| None).collect();
-        let mut queue = VecDeque::new();
-        for (i, m) in messages.into_iter().enumerate() {
+        let mut receivers = Vec::with_capacity(messages.len());
+        let mut jobs = Vec::with_capacity(messages.len());
+        for m in messages {
             let signed = m.and_then(|mut p| {
                 if let Some(dkim) = &self.shared.config.dkim {
                     p.bytes = dkim.sign(std::mem::take(&mut p.bytes))?;
@@ -131,46 +144,31 @@ impl Mailer {
                 Ok(p)
             });
             match signed {
-                Ok(p) => queue.push_back((i, p)),
-                Err(e) => results[i] = Some(Err(e)),
+                Ok(prepared) => {
+                    let (reply, result) = tokio::sync::oneshot::channel();
+                    jobs.push(Job { prepared, reply });
+                    receivers.push(Ok(result));
+                }
+                Err(e) => receivers.push(Err(e)),
             }
         }
-        let workers = self.shared.config.pool.max_connections.min(queue.len());
-        let queue = Arc::new(tokio::sync::Mutex::new(queue));
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let mailer = self.clone();
-                let queue = queue.clone();
-                runtime::get().spawn(async move { mailer.batch_worker(queue).await })
-            })
-            .collect();
-        for h in handles {
-            match h.await {
-                Ok(done) => {
-                    for (i, r) in done {
-                        results[i] = Some(r);
-                    }
-                }
-                Err(e) => {
-                    let msg = format!("send task failed: {e}");
-                    for slot in results.iter_mut().filter(|r| r.is_none()) {
-                        *slot = Some(Err(Error::new(ErrorKind::Io, Stage::Build, msg.clone())));
-                    }
-                }
-            }
+        self.enqueue(jobs);
+        let mut out = Vec::with_capacity(receivers.len());
+        for r in receivers {
+            out.push(match r {
+                Ok(rx) => rx
+                    .await
+                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended"))),
+                Err(e) => Err(e),
+            });
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Io, Stage::Build, "not sent"))))
-            .collect()
+        out
     }
 
-    /// One connection's share of `send_many`: takes up to 32 queued messages at a time (fewer
-    /// when `max_messages` is lower), reconnecting when a connection is used up or fails.
-    async fn batch_worker(
-        &self,
-        queue: Arc<tokio::sync::Mutex<VecDeque<(usize, Prepared)>>>,
-    ) -> Vec<(usize, Result<SendReport>)> {
+    /// A connection's worker: takes up to 32 queued messages at a time (one with a rate limit,
+    /// fewer when `max_messages` is lower), sends them as a batch, reconnecting when the
+    /// connection is used up or fails, until the queue is empty.
+    async fn worker(&self) {
         let max_messages = self.shared.config.pool.max_messages;
         // A rate limit spaces messages out: batching them would send them together.
         let batch_size = match (self.shared.config.rate_limit, max_messages) {
@@ -178,25 +176,22 @@ impl Mailer {
             (None, 0) => 32,
             (None, max) => max.min(32),
         };
-        let mut done = Vec::new();
         let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
         let mut conn: Option<(Connection, bool)> = self.take_idle().map(|c| (c, true));
         loop {
-            let mut batch = Vec::with_capacity(batch_size);
-            {
-                let mut q = queue.lock().await;
-                while batch.len() < batch_size {
-                    let Some(item) = q.pop_front() else { break };
-                    batch.push(item);
+            let batch: Vec<Job> = {
+                let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+                let n = batch_size.min(q.jobs.len());
+                if n == 0 {
+                    q.workers -= 1;
+                    break;
                 }
-            }
-            if batch.is_empty() {
-                break;
-            }
+                q.jobs.drain(..n).collect()
+            };
             for _ in &batch {
                 self.wait_for_rate().await;
             }
-            let (ids, prepared): (Vec<usize>, Vec<Prepared>) = batch.into_iter().unzip();
+            let (prepared, replies): (Vec<Prepared>, Vec<_>) = batch.into_iter().map(|j| (j.prepared, j.reply)).unzip();
             let mut attempt = 0;
             let results = loop {
                 attempt += 1;
@@ -204,7 +199,7 @@ impl Mailer {
                     Some(c) if c.0.is_usable() => c,
                     _ => match Connection::open(self.shared.config.clone()).await {
                         Ok(c) => (c, false),
-                        Err(e) => break prepared.iter().map(|_| Err(not_sent(&e))).collect::<Vec<_>>(),
+                        Err(e) => break prepared.iter().map(|_| Err(e.clone())).collect::<Vec<_>>(),
                     },
                 };
                 let results = c.send_batch(&prepared).await;
@@ -214,7 +209,8 @@ impl Mailer {
                     && results.iter().all(|r| {
                         r.as_ref().err().is_some_and(|e| {
                             e.stage() == Stage::Mail
-                                && matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
+                                && (matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
+                                    || e.code() == Some(421))
                         })
                     });
                 if stale {
@@ -227,12 +223,13 @@ impl Mailer {
                 }
                 break results;
             };
-            done.extend(ids.into_iter().zip(results));
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
         }
         if let Some((c, _)) = conn {
             self.put_back(c).await;
         }
-        done
     }
 
     /// Connects, says hello, upgrades to TLS and authenticates as configured, then quits.
