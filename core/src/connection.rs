@@ -855,36 +855,30 @@ impl Connection {
         let (mail, rcpt_suffix) = self.envelope_commands(message)?;
         let t = self.config.timeouts.command;
 
-        let pipelining = ext.pipelining();
+        if ext.pipelining() {
+            // One message is a batch of one: the pipelined path lives in `pipeline`.
+            let mut result = [None];
+            let aborted = self
+                .pipeline(std::slice::from_ref(message), &[0], &[(mail, rcpt_suffix)], &mut result)
+                .await;
+            let [result] = result;
+            return match (result, aborted) {
+                (Some(r), _) => r,
+                (None, Err(e)) => Err(e),
+                (None, Ok(())) => Err(Error::new(ErrorKind::Protocol, Stage::Mail, "no outcome")),
+            };
+        }
         self.queue(&mail);
-        let mail_reply = if pipelining {
-            for r in &env.to {
-                self.queue(&format!("RCPT TO:<{r}>{rcpt_suffix}"));
-            }
-            self.queue("DATA");
-            self.flush(Stage::Mail, t).await?;
-            let reply = self.read_reply(Stage::Mail, t).await?;
-            if reply.code == 421 {
-                // The server is closing: the other pipelined replies will never come.
-                return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, reply));
-            }
-            reply
-        } else {
-            self.flush(Stage::Mail, t).await?;
-            let reply = self.read_reply(Stage::Mail, t).await?;
-            if !reply.is_positive() {
-                return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, reply));
-            }
-            reply
-        };
-
+        self.flush(Stage::Mail, t).await?;
+        let mail_reply = self.read_reply(Stage::Mail, t).await?;
+        if !mail_reply.is_positive() {
+            return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply));
+        }
         let mut accepted = Vec::with_capacity(env.to.len());
         let mut rejected = Vec::new();
         for r in &env.to {
-            if !pipelining {
-                self.queue(&format!("RCPT TO:<{r}>{rcpt_suffix}"));
-                self.flush(Stage::Rcpt, t).await?;
-            }
+            self.queue(&format!("RCPT TO:<{r}>{rcpt_suffix}"));
+            self.flush(Stage::Rcpt, t).await?;
             let reply = self.read_reply(Stage::Rcpt, t).await?;
             if reply.code == 421 {
                 return Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply).with_rejected(rejected));
@@ -900,41 +894,14 @@ impl Connection {
                 });
             }
         }
-        let data_reply = if pipelining {
-            Some(self.read_reply(Stage::Data, t).await?)
-        } else {
-            None
-        };
-
-        if !mail_reply.is_positive() {
-            if data_reply.as_ref().is_some_and(|r| r.code == 354) {
-                self.finish_empty_data().await?;
-            }
-            return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply));
-        }
         if accepted.is_empty() {
-            if data_reply.as_ref().is_some_and(|r| r.code == 354) {
-                self.finish_empty_data().await?;
-            }
-            let first = &rejected[0];
-            let reply = Reply {
-                code: first.code,
-                enhanced: first.enhanced,
-                lines: first.text.lines().map(str::to_string).collect(),
-            };
-            return Err(Error::from_reply(ErrorKind::RecipientsRefused, Stage::Rcpt, reply).with_rejected(rejected));
+            return Err(refused(mail_reply, rejected));
         }
-        let data_reply = match data_reply {
-            Some(r) => r,
-            None => {
-                self.queue("DATA");
-                self.flush(Stage::Data, t).await?;
-                self.read_reply(Stage::Data, t).await?
-            }
-        };
+        self.queue("DATA");
+        self.flush(Stage::Data, t).await?;
+        let data_reply = self.read_reply(Stage::Data, t).await?;
         if data_reply.code != 354 {
-            let kind = ErrorKind::DataRefused;
-            return Err(Error::from_reply(kind, Stage::Data, data_reply).with_rejected(rejected));
+            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected));
         }
 
         let response = self.data_content(&message.bytes).await?;
@@ -974,15 +941,6 @@ impl Connection {
             self.messages_sent += 1;
         }
         Ok(reply)
-    }
-
-    /// After a pipelined DATA got 354 with no valid recipient: end it with an empty message.
-    async fn finish_empty_data(&mut self) -> Result<()> {
-        self.queue(".");
-        let t = self.config.timeouts.command;
-        self.flush(Stage::Message, t).await?;
-        self.read_reply(Stage::Message, t).await?;
-        Ok(())
     }
 
     fn info(&self, text: &str) {
