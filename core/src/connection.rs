@@ -694,12 +694,7 @@ impl Connection {
                 if reply.is_positive() {
                     accepted.push(r.clone());
                 } else {
-                    rejected.push(RejectedRecipient {
-                        address: r.clone(),
-                        code: reply.code,
-                        enhanced: reply.enhanced,
-                        text: reply.text(),
-                    });
+                    rejected.push(RejectedRecipient::from_reply(r, &reply));
                 }
             }
             let data_reply = self.read_reply(Stage::Data, t).await?;
@@ -719,16 +714,7 @@ impl Connection {
                 if let Some(hook) = &self.config.transcript {
                     hook(Direction::Data, &String::from_utf8_lossy(&message.bytes));
                 }
-                let mut encoder = DataEncoder::default();
-                let mut rest = &message.bytes[..];
-                while rest.len() > DATA_CHUNK {
-                    let cut = chunk_boundary(rest, DATA_CHUNK);
-                    encoder.push(&rest[..cut], &mut self.wbuf);
-                    rest = &rest[cut..];
-                    self.flush(Stage::Message, td).await?;
-                }
-                encoder.push(rest, &mut self.wbuf);
-                encoder.finish(&mut self.wbuf);
+                self.queue_content(&message.bytes, td).await?;
             } else if started {
                 self.queue(".");
             }
@@ -886,12 +872,7 @@ impl Connection {
             if reply.is_positive() {
                 accepted.push(r.clone());
             } else {
-                rejected.push(RejectedRecipient {
-                    address: r.clone(),
-                    code: reply.code,
-                    enhanced: reply.enhanced,
-                    text: reply.text(),
-                });
+                rejected.push(RejectedRecipient::from_reply(r, &reply));
             }
         }
         if accepted.is_empty() {
@@ -924,23 +905,30 @@ impl Connection {
             hook(Direction::Data, &String::from_utf8_lossy(bytes));
         }
         let td = self.config.timeouts.data;
-        // Large messages go out in chunks, so the wire copy never holds the whole message.
-        let mut encoder = DataEncoder::default();
-        let mut rest = bytes;
-        while rest.len() > DATA_CHUNK {
-            let cut = chunk_boundary(rest, DATA_CHUNK);
-            encoder.push(&rest[..cut], &mut self.wbuf);
-            rest = &rest[cut..];
-            self.flush(Stage::Message, td).await?;
-        }
-        encoder.push(rest, &mut self.wbuf);
-        encoder.finish(&mut self.wbuf);
+        self.queue_content(bytes, td).await?;
         self.flush(Stage::Message, td).await?;
         let reply = self.read_reply(Stage::Message, td).await?;
         if reply.is_positive() {
             self.messages_sent += 1;
         }
         Ok(reply)
+    }
+
+    /// Encodes the content and the final dot into the write buffer. Large messages go out in
+    /// chunks, so the wire copy never holds the whole message; the last chunk and the dot stay
+    /// queued for the caller's next flush.
+    async fn queue_content(&mut self, bytes: &[u8], limit: Duration) -> Result<()> {
+        let mut encoder = DataEncoder::default();
+        let mut rest = bytes;
+        while rest.len() > DATA_CHUNK {
+            let cut = chunk_boundary(rest, DATA_CHUNK);
+            encoder.push(&rest[..cut], &mut self.wbuf);
+            rest = &rest[cut..];
+            self.flush(Stage::Message, limit).await?;
+        }
+        encoder.push(rest, &mut self.wbuf);
+        encoder.finish(&mut self.wbuf);
+        Ok(())
     }
 
     fn info(&self, text: &str) {

@@ -104,6 +104,17 @@ pub struct RejectedRecipient {
     pub text: String,
 }
 
+impl RejectedRecipient {
+    pub fn from_reply(address: &str, reply: &Reply) -> Self {
+        RejectedRecipient {
+            address: address.to_string(),
+            code: reply.code,
+            enhanced: reply.enhanced,
+            text: reply.text(),
+        }
+    }
+}
+
 /// Every failure polymailer reports. Secrets never appear in it.
 #[derive(Debug)]
 pub struct Error {

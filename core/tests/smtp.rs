@@ -342,19 +342,7 @@ fn send_many_bounds_open_connections() {
     assert_eq!(reports.iter().filter(|r| r.is_ok()).count(), 60);
     let got = server.wait_for(60);
     assert_eq!(got.len(), 60);
-    let mut subjects: Vec<String> = got
-        .iter()
-        .map(|g| {
-            g.text()
-                .lines()
-                .find(|l| l.starts_with("Subject:"))
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    subjects.sort();
-    subjects.dedup();
-    assert_eq!(subjects.len(), 60, "each message exactly once");
+    assert_eq!(distinct_subjects(&got), 60, "each message exactly once");
     let sessions: std::collections::HashSet<_> = got.iter().map(|g| g.meta["session"].to_string()).collect();
     assert!(sessions.len() <= 4, "{} sessions", sessions.len());
     assert!(m.idle_connections() <= 4);
@@ -599,19 +587,7 @@ fn send_many_pipelines_batches_with_per_message_outcomes() {
     }
     let got = server.wait_for(54);
     assert_eq!(got.len(), 54, "every message but the six refused ones");
-    let mut subjects: Vec<String> = got
-        .iter()
-        .map(|g| {
-            g.text()
-                .lines()
-                .find(|l| l.starts_with("Subject:"))
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    subjects.sort();
-    subjects.dedup();
-    assert_eq!(subjects.len(), 54, "each exactly once");
+    assert_eq!(distinct_subjects(&got), 54, "each exactly once");
     assert_eq!(*flushes.lock().unwrap(), 60);
     assert!(
         got.iter().all(|g| g.meta["session"] == got[0].meta["session"]),

@@ -213,3 +213,20 @@ pub fn dkim_verify(eml: &Path, record: &Path) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
+
+/// The distinct Subject lines among received messages (to check each arrived exactly once).
+pub fn distinct_subjects(got: &[Captured]) -> usize {
+    let mut subjects: Vec<String> = got
+        .iter()
+        .map(|g| {
+            g.text()
+                .lines()
+                .find(|l| l.starts_with("Subject:"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    subjects.len()
+}
