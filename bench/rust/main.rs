@@ -27,7 +27,7 @@ fn main() {
     let mut config = TransportConfig::new("127.0.0.1", port).security(Security::None);
     config.pool.max_connections = connections;
     let mailer = Mailer::new(config).unwrap();
-    let size = message(0).build().unwrap().bytes.len();
+    let size = message(0).build().unwrap().content.len();
     mailer.send_blocking(&message(0)).unwrap(); // connect outside the timed loop, as smtp-source's setup
     let start = Instant::now();
     let failures = if connections == 1 {

@@ -4,6 +4,7 @@
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { captureServer, smtpSink, certs, ROOT } = require('../../tests/servers/harness.js');
@@ -15,6 +16,16 @@ const PYTHON = process.env.POLYMAILER_PYTHON || path.join(ROOT, '.venv', 'bin', 
 function content(a) {
   if (a.pattern) return Buffer.from(Array.from({ length: a.pattern.count }, (_, i) => i % 256));
   return Buffer.from(a.content, 'utf8');
+}
+
+// Bytes in memory, or (with "source": "file") a file given by path.
+function source(a) {
+  if (a.source !== 'file') return { content: content(a) };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-scn-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, a.filename);
+  fs.writeFileSync(file, content(a));
+  return { path: file };
 }
 
 function transport(t, port) {
@@ -47,7 +58,7 @@ function mail(m) {
     headers: m.headers,
     attachments: (m.attachments || []).map((a) => ({
       filename: a.filename,
-      content: content(a),
+      ...source(a),
       contentType: a.content_type,
       cid: a.cid,
     })),

@@ -124,7 +124,7 @@ pub struct PHPMailer {
     pub(crate) attachments: Vec<AttachmentSpec>,
     pub(crate) custom_headers: Vec<(String, String)>,
     pub(crate) last_message_id: String,
-    pub(crate) sent_mime: Vec<u8>,
+    pub(crate) sent_mime: polymailer::Payload,
     pub(crate) prepared: Option<polymailer::Prepared>,
     pub(crate) transport: Option<(String, Mailer)>,
     pub(crate) recorder: Recorder,
@@ -191,7 +191,7 @@ impl PHPMailer {
             attachments: vec![],
             custom_headers: vec![],
             last_message_id: String::new(),
-            sent_mime: vec![],
+            sent_mime: Default::default(),
             prepared: None,
             transport: None,
             recorder: Recorder::default(),
@@ -609,7 +609,7 @@ impl PHPMailer {
         match message::build(self) {
             Ok(p) => {
                 self.last_message_id = p.message_id.clone().unwrap_or_default();
-                self.sent_mime = p.bytes.clone();
+                self.sent_mime = p.content.clone();
                 self.prepared = Some(p);
                 Ok(true)
             }
@@ -671,7 +671,12 @@ impl PHPMailer {
 
     #[php(name = "getSentMIMEMessage")]
     pub fn get_sent_mime_message(&self) -> String {
-        String::from_utf8_lossy(&self.sent_mime).into_owned()
+        // File attachments are read (again) only when asked for: the send streamed them. A
+        // file gone since shows as a one-line placeholder.
+        match self.sent_mime.to_bytes() {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => self.sent_mime.summary(),
+        }
     }
 
     #[php(name = "getLastMessageID")]

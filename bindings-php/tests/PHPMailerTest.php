@@ -133,10 +133,12 @@ final class PHPMailerTest extends TestCase
         $mail->addReplyTo('replies@example.com');
         $mail->addCustomHeader('X-Campaign', 'spring');
         $this->assertTrue($mail->send());
+        $this->assertStringContainsString(base64_encode("a,b\n1,2\n"), $mail->getSentMIMEMessage());
         unlink($file);
         [$got] = $srv->waitFor(1);
         $data = $got['data'];
         foreach (['multipart/mixed', 'multipart/alternative', 'multipart/related', 'Content-ID: <logo1>',
+                     base64_encode("a,b\n1,2\n"),
                      'filename="report.csv"', 'filename="data.bin"', 'Logo in plain text', base64_encode($png),
                      'X-Campaign: spring', 'Reply-To: replies@example.com'] as $needle) {
             $this->assertStringContainsString($needle, $data);

@@ -116,6 +116,11 @@ final class ScenariosTest extends TestCase
         foreach ($m['attachments'] ?? [] as $a) {
             if (isset($a['cid'])) {
                 $mail->addStringEmbeddedImage(self::content($a), $a['cid'], $a['filename'], 'base64', $a['content_type']);
+            } elseif (($a['source'] ?? '') === 'file') {
+                $file = tempnam(sys_get_temp_dir(), 'pm-scn');
+                file_put_contents($file, self::content($a));
+                register_shutdown_function(fn () => @unlink($file));
+                $mail->addAttachment($file, $a['filename'], 'base64', $a['content_type']);
             } else {
                 $mail->addStringAttachment(self::content($a), $a['filename'], 'base64', $a['content_type']);
             }

@@ -255,7 +255,7 @@ impl PyConnection {
                 .map_or_else(|| a.to_string(), |i| to_addrs[i].clone())
         };
         let prepared = Prepared {
-            bytes: msg.to_vec(),
+            content: msg.to_vec().into(),
             envelope: wire.clone(),
             message_id: None,
         };

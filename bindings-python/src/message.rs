@@ -146,8 +146,10 @@ impl PyMessage {
 
     /// The RFC 5322 bytes (built in Rust, without the GIL).
     fn as_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let built = py.detach(|| self.inner.build()).map_err(|e| err(py, e))?;
-        Ok(PyBytes::new(py, &built.bytes))
+        let bytes = py
+            .detach(|| self.inner.build().and_then(|p| p.content.into_bytes()))
+            .map_err(|e| err(py, e))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
     #[getter]

@@ -27,7 +27,20 @@ def mailboxes(items):
     return [(m.get("name"), m["address"]) for m in items or []]
 
 
-def message(spec):
+def attachment(a, tmp):
+    """Bytes in memory, or (with "source": "file") a file given by path."""
+    out = {"filename": a["filename"], "content_type": a.get("content_type"), "cid": a.get("cid")}
+    if a.get("source") == "file":
+        path = os.path.join(tmp, a["filename"])
+        with open(path, "wb") as f:
+            f.write(content(a))
+        out["path"] = path
+    else:
+        out["content"] = content(a)
+    return out
+
+
+def message(spec, tmp):
     return polymailer.Message(
         from_=mailboxes([spec["from"]]),
         to=mailboxes(spec.get("to")),
@@ -38,15 +51,7 @@ def message(spec):
         text=spec.get("text"),
         html=spec.get("html"),
         headers=spec.get("headers"),
-        attachments=[
-            {
-                "filename": a["filename"],
-                "content": content(a),
-                "content_type": a.get("content_type"),
-                "cid": a.get("cid"),
-            }
-            for a in spec.get("attachments", [])
-        ],
+        attachments=[attachment(a, tmp) for a in spec.get("attachments", [])],
     )
 
 
@@ -67,13 +72,13 @@ def mailer(transport, port, certs):
 
 
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(f)[:-5] for f in FILES])
-def test_scenario(path, certs):
+def test_scenario(path, certs, tmp_path):
     scn = json.load(open(path))
     server = (harness.CaptureServer if scn["server"]["kind"] == "capture" else harness.SmtpSink)(scn["server"]["args"])
     try:
         expect = scn["expect"]
         try:
-            report = mailer(scn["transport"], server.port, certs).send(message(scn["message"]))
+            report = mailer(scn["transport"], server.port, certs).send(message(scn["message"], str(tmp_path)))
         except Exception as e:  # noqa: BLE001 — the scenario says which kind it must be
             assert "error" in expect, "unexpected %s: %s" % (type(e).__name__, e)
             assert getattr(e, "kind", None) == expect["error"], "%s (%s): %s" % (

@@ -20,6 +20,7 @@ use crate::config::{AuthMechanism, Credentials, Secret, Security, TlsOptions, Tr
 use crate::error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
 use crate::extensions::Extensions;
 use crate::message::{Envelope, Prepared};
+use crate::payload::{self, Base64Lines, Payload, Piece, FILE_BLOCK};
 use crate::reply::{self, Parsed, Reply};
 use crate::tls;
 use crate::transcript::{Direction, MASK};
@@ -712,9 +713,20 @@ impl Connection {
             let reset = !started && mail_reply.is_positive();
             if content {
                 if let Some(hook) = &self.config.transcript {
-                    hook(Direction::Data, &String::from_utf8_lossy(&message.bytes));
+                    hook(Direction::Data, &message.content.summary());
                 }
-                self.queue_content(&message.bytes, td).await?;
+                if let Err(e) = self.queue_content(&message.content, td).await {
+                    if e.kind() != ErrorKind::InvalidInput {
+                        return Err(e);
+                    }
+                    // An attachment became unreadable: the connection was dropped mid-DATA.
+                    results[i] = Some(Err(e.with_rejected(rejected)));
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Message,
+                        "the connection was closed: another message's attachment could not be read",
+                    ));
+                }
             } else if started {
                 self.queue(".");
             }
@@ -775,14 +787,15 @@ impl Connection {
     fn envelope_commands(&self, message: &Prepared) -> Result<(String, String)> {
         let env = &message.envelope;
         let ext = self.extensions();
+        message.content.check_files()?;
         if let Some(max) = ext.max_size() {
-            if message.bytes.len() as u64 > max {
+            if message.content.len() > max {
                 return Err(Error::new(
                     ErrorKind::MessageTooLarge,
                     Stage::Mail,
                     format!(
                         "message is {} bytes; the server accepts at most {max}",
-                        message.bytes.len()
+                        message.content.len()
                     ),
                 ));
             }
@@ -807,9 +820,9 @@ impl Connection {
         let given: Vec<String> = mail_params.iter().map(|p| keyword(p)).collect();
         let mut auto = Vec::new();
         if ext.has("SIZE") {
-            auto.push(format!("SIZE={}", message.bytes.len()));
+            auto.push(format!("SIZE={}", message.content.len()));
         }
-        if ext.eight_bit_mime() && !message.bytes.is_ascii() {
+        if ext.eight_bit_mime() && !message.content.is_ascii() {
             auto.push("BODY=8BITMIME".to_string());
         }
         if utf8 {
@@ -885,7 +898,12 @@ impl Connection {
             return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected));
         }
 
-        let response = self.data_content(&message.bytes).await?;
+        if let Some(hook) = &self.config.transcript {
+            hook(Direction::Data, &message.content.summary());
+        }
+        let td = self.config.timeouts.data;
+        self.queue_content(&message.content, td).await?;
+        let response = self.finish_data(td).await?;
         if !response.is_positive() {
             return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, response).with_rejected(rejected));
         }
@@ -905,7 +923,14 @@ impl Connection {
             hook(Direction::Data, &String::from_utf8_lossy(bytes));
         }
         let td = self.config.timeouts.data;
-        self.queue_content(bytes, td).await?;
+        let mut encoder = DataEncoder::default();
+        self.queue_bytes(&mut encoder, bytes, td).await?;
+        encoder.finish(&mut self.wbuf);
+        self.finish_data(td).await
+    }
+
+    /// Flushes the content's end and reads the reply to it.
+    async fn finish_data(&mut self, td: Duration) -> Result<Reply> {
         self.flush(Stage::Message, td).await?;
         let reply = self.read_reply(Stage::Message, td).await?;
         if reply.is_positive() {
@@ -915,20 +940,78 @@ impl Connection {
     }
 
     /// Encodes the content and the final dot into the write buffer. Large messages go out in
-    /// chunks, so the wire copy never holds the whole message; the last chunk and the dot stay
-    /// queued for the caller's next flush.
-    async fn queue_content(&mut self, bytes: &[u8], limit: Duration) -> Result<()> {
+    /// chunks, so the wire copy never holds the whole message (and files are read a block at
+    /// a time); the last chunk and the dot stay queued for the caller's next flush.
+    async fn queue_content(&mut self, content: &Payload, limit: Duration) -> Result<()> {
         let mut encoder = DataEncoder::default();
-        let mut rest = bytes;
-        while rest.len() > DATA_CHUNK {
-            let cut = chunk_boundary(rest, DATA_CHUNK);
-            encoder.push(&rest[..cut], &mut self.wbuf);
-            rest = &rest[cut..];
-            self.flush(Stage::Message, limit).await?;
+        for piece in content.pieces() {
+            match piece {
+                Piece::Bytes(b) => self.queue_bytes(&mut encoder, b, limit).await?,
+                Piece::Base64File { path, .. } => {
+                    if let Err(e) = self.queue_file(&mut encoder, path, limit).await {
+                        if e.kind() == ErrorKind::InvalidInput {
+                            // Part of the content may be out: only closing the connection
+                            // without the final dot keeps the server from delivering it.
+                            self.abandon();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
         }
-        encoder.push(rest, &mut self.wbuf);
         encoder.finish(&mut self.wbuf);
         Ok(())
+    }
+
+    async fn queue_bytes(&mut self, encoder: &mut DataEncoder, bytes: &[u8], limit: Duration) -> Result<()> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let cut = if rest.len() > DATA_CHUNK {
+                chunk_boundary(rest, DATA_CHUNK)
+            } else {
+                rest.len()
+            };
+            encoder.push(&rest[..cut], &mut self.wbuf);
+            rest = &rest[cut..];
+            if self.wbuf.len() >= DATA_CHUNK {
+                self.flush(Stage::Message, limit).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A file's base64 lines, read and encoded a block at a time.
+    async fn queue_file(&mut self, encoder: &mut DataEncoder, path: &std::path::Path, limit: Duration) -> Result<()> {
+        let read_error = |e| payload::read_error(path, e).at_stage(Stage::Message);
+        let mut file = tokio::fs::File::open(path).await.map_err(read_error)?;
+        let mut block = vec![0u8; FILE_BLOCK];
+        let mut lines = Base64Lines::default();
+        let mut encoded = Vec::with_capacity(FILE_BLOCK / 57 * 78);
+        loop {
+            let mut n = 0;
+            while n < block.len() {
+                match file.read(&mut block[n..]).await.map_err(read_error)? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            encoded.clear();
+            lines.encode(&block[..n], &mut encoded);
+            encoder.push(&encoded, &mut self.wbuf);
+            if self.wbuf.len() >= DATA_CHUNK {
+                self.flush(Stage::Message, limit).await?;
+            }
+            if n < block.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Drops the connection without ending the transaction.
+    fn abandon(&mut self) {
+        self.broken = true;
+        self.io = None;
+        self.wbuf.clear();
     }
 
     fn info(&self, text: &str) {

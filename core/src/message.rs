@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment as LettreAttachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment as LettreAttachment, Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
 use crate::address::{self, check_no_control, Mailbox};
 use crate::error::{Error, Result, Stage};
+use crate::payload::{self, Payload, Piece};
 
-/// Where an attachment's bytes come from. Paths are read when the message is built, so an
-/// unreadable path fails before any connection is made.
+/// Where an attachment's bytes come from. A path is opened when the message is built, so an
+/// unreadable path fails before any connection is made, and read (base64-encoded block by
+/// block) while the message is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Bytes(Vec<u8>),
@@ -183,10 +185,10 @@ impl Envelope {
     }
 }
 
-/// A message ready for the wire: its bytes, the envelope, and its Message-ID.
+/// A message ready for the wire: its content, the envelope, and its Message-ID.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub bytes: Vec<u8>,
+    pub content: Payload,
     pub envelope: Envelope,
     pub message_id: Option<String>,
 }
@@ -314,27 +316,29 @@ impl Message {
             b = b.raw_header(custom_header(name, value)?);
         }
 
-        let body = self.body()?;
+        let mut files = Vec::new();
+        let body = self.body(&mut files)?;
         let msg = match body {
             Part::Single(p) => b.singlepart(p),
             Part::Multi(p) => b.multipart(p),
         }
         .map_err(|e| Error::invalid(format!("message: {e}")))?;
         Ok(Prepared {
-            bytes: msg.formatted(),
+            content: splice_files(msg.formatted(), files),
             envelope,
             message_id: Some(message_id),
         })
     }
 
     /// text / html / alternative, wrapped in related for inline parts and mixed for attachments.
-    fn body(&self) -> Result<Part> {
+    /// File attachments get a placeholder body, listed in `files`.
+    fn body(&self, files: &mut Vec<StreamedFile>) -> Result<Part> {
         let text = self.text.as_ref().map(|t| SinglePart::plain(t.clone()));
         let html = self.html.as_ref().map(|h| SinglePart::html(h.clone()));
         let mut inline = Vec::new();
         let mut attached = Vec::new();
         for a in &self.attachments {
-            let part = attachment_part(a)?;
+            let part = attachment_part(a, files)?;
             if a.content_id.is_some() {
                 inline.push(part);
             } else {
@@ -379,13 +383,41 @@ fn wrap(kind: lettre::message::MultiPartBuilder, first: Part, rest: impl Iterato
     Part::Multi(multi)
 }
 
-fn attachment_part(a: &Attachment) -> Result<SinglePart> {
-    let (bytes, path_name) = match &a.content {
-        Content::Bytes(b) => (b.clone(), None),
+/// A file attachment: its placeholder in the built message, replaced by the file's base64
+/// when the message is sent.
+struct StreamedFile {
+    marker: String,
+    path: PathBuf,
+    size: u64,
+}
+
+fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<SinglePart> {
+    let (body, path_name) = match &a.content {
+        Content::Bytes(b) => (Body::new(b.clone()), None),
         Content::Path(p) => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| Error::invalid(format!("attachment {}: {e}", p.display())).with_source(e))?;
-            (bytes, p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            // Opened now so that an unreadable path fails before any connection is made.
+            let meta = std::fs::File::open(p)
+                .and_then(|f| f.metadata())
+                .map_err(|e| payload::read_error(p, e))?;
+            if !meta.is_file() {
+                return Err(Error::invalid(format!(
+                    "attachment {}: not a regular file",
+                    p.display()
+                )));
+            }
+            let marker = format!(
+                "polymailer{:016x}{:016x}file{}",
+                fastrand::u64(..),
+                fastrand::u64(..),
+                files.len()
+            );
+            let body = Body::dangerous_pre_encoded(marker.clone().into_bytes(), ContentTransferEncoding::Base64);
+            files.push(StreamedFile {
+                marker,
+                path: p.clone(),
+                size: meta.len(),
+            });
+            (body, p.file_name().map(|n| n.to_string_lossy().into_owned()))
         }
     };
     let filename = a.filename.clone().or(path_name).unwrap_or_else(|| "attachment".into());
@@ -401,10 +433,37 @@ fn attachment_part(a: &Attachment) -> Result<SinglePart> {
         Some(cid) => {
             check_no_control("content id", cid)?;
             let cid = cid.trim_start_matches('<').trim_end_matches('>').to_string();
-            LettreAttachment::new_inline_with_name(cid, filename).body(bytes, ct)
+            LettreAttachment::new_inline_with_name(cid, filename).body(body, ct)
         }
-        None => LettreAttachment::new(filename).body(bytes, ct),
+        None => LettreAttachment::new(filename).body(body, ct),
     })
+}
+
+/// The built message with each file's placeholder cut out and the file put in its place.
+fn splice_files(built: Vec<u8>, mut files: Vec<StreamedFile>) -> Payload {
+    if files.is_empty() {
+        return built.into();
+    }
+    let find = |marker: &str| {
+        built
+            .windows(marker.len())
+            .position(|w| w == marker.as_bytes())
+            .expect("placeholder in the built message")
+    };
+    let mut at: Vec<(usize, StreamedFile)> = files.drain(..).map(|f| (find(&f.marker), f)).collect();
+    at.sort_by_key(|(pos, _)| *pos);
+    let mut pieces = Vec::with_capacity(2 * at.len() + 1);
+    let mut pos = 0;
+    for (start, f) in at {
+        pieces.push(Piece::Bytes(built[pos..start].to_vec()));
+        pieces.push(Piece::Base64File {
+            path: f.path,
+            size: f.size,
+        });
+        pos = start + f.marker.len();
+    }
+    pieces.push(Piece::Bytes(built[pos..].to_vec()));
+    Payload::from_pieces(pieces)
 }
 
 /// A content type from a file name's extension.
@@ -571,7 +630,7 @@ impl RawMessage {
             .find(|f| f.name.eq_ignore_ascii_case("Message-ID"))
             .map(|f| f.value.trim().to_string());
         Ok(Prepared {
-            bytes: strip_headers(&self.bytes, &fields, &["Bcc", "Resent-Bcc"]),
+            content: strip_headers(&self.bytes, &fields, &["Bcc", "Resent-Bcc"]).into(),
             envelope,
             message_id,
         })
@@ -657,7 +716,7 @@ mod tests {
             ..Default::default()
         };
         let p = m.build().unwrap();
-        let text = String::from_utf8(p.bytes).unwrap();
+        let text = String::from_utf8(p.content.into_bytes().unwrap()).unwrap();
         assert!(!text.to_lowercase().contains("secret@"), "{text}");
         assert!(text.contains("Subject: =?utf-8?"), "{text}");
         assert_eq!(p.envelope.to, ["bob@example.com", "secret@example.com"]);
@@ -692,7 +751,7 @@ mod tests {
             ["b@example.com", "c@example.com", "d@example.com", "e@example.com"]
         );
         assert_eq!(
-            String::from_utf8(p.bytes).unwrap(),
+            String::from_utf8(p.content.into_bytes().unwrap()).unwrap(),
             "From: a@example.com\r\nTo: b@example.com, \"C\" <c@example.com>\r\nSubject: x\r\n\r\nBcc: body stays\r\n"
         );
     }

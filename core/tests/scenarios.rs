@@ -28,6 +28,25 @@ fn content(a: &Value) -> Vec<u8> {
     }
 }
 
+/// Bytes in memory, or (with "source": "file") a file given by path.
+fn source(a: &Value) -> Content {
+    if a["source"].as_str() != Some("file") {
+        return Content::Bytes(content(a));
+    }
+    let dir = std::env::temp_dir().join(format!("pm-scn-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(a["filename"].as_str().unwrap());
+    std::fs::write(&path, content(a)).unwrap();
+    Content::Path(path)
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
 fn message(m: &Value) -> Message {
     let s = |k: &str| m[k].as_str().map(String::from);
     Message {
@@ -52,7 +71,7 @@ fn message(m: &Value) -> Message {
             .map(|list| {
                 list.iter()
                     .map(|a| Attachment {
-                        content: Content::Bytes(content(a)),
+                        content: source(a),
                         filename: a["filename"].as_str().map(String::from),
                         content_type: a["content_type"].as_str().map(String::from),
                         content_id: a["cid"].as_str().map(String::from),
@@ -113,8 +132,13 @@ fn run(path: &Path) -> Result<(), String> {
         Server::sink(&args)
     };
     let expect = &scn["expect"];
-    let result =
-        Mailer::new(config(&scn["transport"], server.port)).and_then(|m| m.send_blocking(&message(&scn["message"])));
+    let msg = message(&scn["message"]);
+    let result = Mailer::new(config(&scn["transport"], server.port)).and_then(|m| m.send_blocking(&msg));
+    for a in &msg.attachments {
+        if let Content::Path(p) = &a.content {
+            let _ = std::fs::remove_dir_all(p.parent().unwrap());
+        }
+    }
     match (&result, expect["error"].as_str()) {
         (Err(e), Some(kind)) if e.kind().as_str() == kind => {}
         (Err(e), _) => return Err(format!("unexpected error {:?}: {e}", e.kind())),

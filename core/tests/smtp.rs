@@ -421,7 +421,8 @@ fn html_attachments_and_inline_image_arrive() {
         "Content-ID: <logo@x>",
         "filename=\"report.csv\"",
         "Content-Type: text/csv",
-        "a,b\r\n1,2",
+        // base64 of the file's bytes, exactly as on disk.
+        "Content-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n--",
         "Reply-To: replies@example.com",
         "X-Campaign: spring",
         "X-Priority: 1 (Highest)",
@@ -458,12 +459,17 @@ fn dkim_signatures_verify_with_dkimpy() {
         let dkim = DkimConfig::new("example.com", "test", &pem, None, None).unwrap();
         let mut msg = simple_message(&format!("dkim {key}"));
         msg.html = Some("<b>signed</b>".into());
+        // A file attachment: signed messages are built whole, the file included.
+        let file = server.outdir.with_extension("att.txt");
+        std::fs::write(&file, "attached and signed\n").unwrap();
+        msg.attachments.push(Attachment::path(&file));
         mailer(server.config().dkim(dkim)).send_blocking(&msg).unwrap();
         let got = server.wait_for(1);
         let last = got.last().unwrap();
         assert!(last.text().starts_with("DKIM-Signature:"), "{}", last.text());
         let (ok, out) = dkim_verify(&last.eml, &certs.join(record));
         assert!(ok, "{key}: {out}");
+        assert!(last.text().contains("YXR0YWNoZWQgYW5kIHNpZ25lZAo="), "{}", last.text());
         // A tampered copy must fail: the verifier can say no.
         let tampered = last.eml.with_extension("tampered");
         std::fs::write(&tampered, last.text().replace("signed", "forged")).unwrap();
@@ -595,4 +601,104 @@ fn send_many_pipelines_batches_with_per_message_outcomes() {
     );
     // The connection stays usable after the batch.
     m.send_blocking(&simple_message("after batch")).unwrap();
+}
+
+/// The base64 body of the part whose headers contain `filename="{name}"`, decoded.
+fn attachment_bytes(text: &str, name: &str) -> Vec<u8> {
+    use base64::Engine;
+    let at = text.find(&format!("filename=\"{name}\"")).expect("the attachment part");
+    let start = at + text[at..].find("\r\n\r\n").unwrap() + 4;
+    let end = start + text[start..].find("\r\n--").unwrap();
+    let body = &text[start..end];
+    assert!(
+        body.split("\r\n").all(|l| l.len() <= 76),
+        "base64 lines over 76 characters"
+    );
+    base64::engine::general_purpose::STANDARD
+        .decode(body.replace("\r\n", ""))
+        .unwrap()
+}
+
+#[test]
+fn large_file_attachment_is_streamed_and_arrives_byte_for_byte() {
+    let server = Server::capture(&["--pipelining"]);
+    let dir = server.outdir.with_extension("files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.bin");
+    // Not a multiple of the 57-byte line nor of the read block; every byte value.
+    let data: Vec<u8> = (0..3_000_001u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &data).unwrap();
+    let mut msg = simple_message("big");
+    msg.attachments.push(Attachment::path(&path));
+    msg.attachments.push(Attachment::bytes("small.txt", "in memory"));
+    let built = msg.build().unwrap();
+    assert!(built.content.is_streamed());
+    let declared = built.content.len();
+    assert_eq!(declared, built.content.to_bytes().unwrap().len() as u64);
+    mailer(server.config()).send_blocking(&msg).unwrap();
+    let got = server.wait_for(1);
+    let text = got[0].text();
+    assert!(
+        attachment_bytes(&text, "big.bin") == data,
+        "the attachment arrived altered"
+    );
+    assert!(text.contains("in memory"), "{text}");
+    // SIZE announced on MAIL is the size that arrived.
+    let options = got[0].meta["mail_options"].to_string();
+    assert!(options.contains(&format!("SIZE={declared}")), "{options}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn attachment_removed_after_build_refuses_that_message_only() {
+    let server = Server::capture(&["--pipelining"]);
+    let path = server.outdir.with_extension("gone.pdf");
+    std::fs::write(&path, b"%PDF-1.4").unwrap();
+    let mut msg = simple_message("gone");
+    msg.attachments.push(Attachment::path(&path));
+    let built = msg.build().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let m = mailer(server.config());
+    let results =
+        runtime::block_on(m.send_many_prepared(vec![Ok(built.clone()), Ok(simple_message("after").build().unwrap())]));
+    let err = results[0].as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("gone.pdf"), "{err}");
+    assert!(results[1].is_ok(), "{:?}", results[1]);
+    let got = server.wait_for(1);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].text().contains("Subject: after"));
+}
+
+#[test]
+fn unreadable_file_mid_data_drops_the_connection_and_nothing_is_delivered() {
+    let server = Server::capture(&["--pipelining"]);
+    // A directory opens but cannot be read: the failure comes after DATA has begun.
+    let dir = server.outdir.with_extension("dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = simple_message("before").build().unwrap();
+    let head = good.content.to_bytes().unwrap();
+    let bad = Prepared {
+        content: Payload::from_pieces(vec![
+            Piece::Bytes(head.clone()),
+            Piece::Base64File {
+                path: dir.clone(),
+                size: 100,
+            },
+            Piece::Bytes(b"\r\n".to_vec()),
+        ]),
+        ..good.clone()
+    };
+    let m = mailer(server.config());
+    let err = runtime::block_on(m.send_prepared(bad)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.stage(), Stage::Message, "{err}");
+    // The next send works (a new connection), and only it arrives.
+    runtime::block_on(m.send_prepared(good)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let got = server.wait_for(1);
+    assert_eq!(got.len(), 1, "a partial message was delivered");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
