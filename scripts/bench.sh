@@ -48,6 +48,10 @@ row "polymailer Rust" "$pm1" "$(ratio "$pm1" "$src1")"
 row "Python stdlib smtplib (EmailMessage)" "$std" "ref"
 row "polymailer.smtplib (EmailMessage)" "$(field "$pyr" polymailer-smtplib)" "$(ratio "$(field "$pyr" polymailer-smtplib)" "$std")"
 row "polymailer Python native Message" "$(field "$pyr" polymailer-native)" "$(ratio "$(field "$pyr" polymailer-native)" "$std")"
+stdp=$(field "$pyr" stdlib-smtplib-prebuilt)
+row "  smtplib, EmailMessage built beforehand" "$stdp" "ref"
+row "  polymailer.smtplib, built beforehand" "$(field "$pyr" polymailer-smtplib-prebuilt)" "$(ratio "$(field "$pyr" polymailer-smtplib-prebuilt)" "$stdp")"
+printf '%-44s %10s\n' "  (building one EmailMessage costs, µs)" "$(field "$pyr" emailmessage-build-us)"
 py1=$(py bench/python/pool.py "$port" "$count" 1 | awk '{print $2}')
 row "polymailer Python send_many (pipelined batches)" "$py1" "$(ratio "$py1" "$std")"
 row "  ... vs smtp-source -d -s 1" "" "$(ratio "$py1" "$src1")"

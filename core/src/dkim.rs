@@ -11,6 +11,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
 
 use crate::error::{Error, ErrorKind, Result, Stage};
+use crate::payload::Payload;
 
 /// The headers signed by default (only those present in a message end up in `h=`).
 pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
@@ -120,6 +121,33 @@ impl DkimConfig {
                 format!("dkim signing failed: {e}"),
             )
         })
+    }
+
+    /// Signs content that may stream files: they are read and encoded once for the signature
+    /// (block by block) and again when sent, so the message is never held whole.
+    pub fn sign_payload(&self, payload: Payload) -> Result<Payload> {
+        if payload.as_bytes().is_some() {
+            return Ok(self.sign(payload.into_bytes()?)?.into());
+        }
+        macro_rules! stream {
+            ($s:expr) => {{
+                let mut stream = $s.sign_streaming();
+                payload.for_each_chunk(|chunk| stream.write(chunk))?;
+                stream.finish()
+            }};
+        }
+        let signature = match &*self.signer {
+            Signer::Rsa(s) => stream!(s),
+            Signer::Ed25519(s) => stream!(s),
+        };
+        let header = signature.map(|s| s.to_header()).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Stage::Build,
+                format!("dkim signing failed: {e}"),
+            )
+        })?;
+        Ok(payload.prepend(header.into_bytes()))
     }
 
     /// Returns the message with its signature prepended.

@@ -98,7 +98,7 @@ impl Mailer {
     /// Sends bytes with their envelope, DKIM-signing them first when configured.
     pub async fn send_prepared(&self, mut prepared: Prepared) -> Result<SendReport> {
         if let Some(dkim) = &self.shared.config.dkim {
-            prepared.content = dkim.sign(std::mem::take(&mut prepared.content).into_bytes()?)?.into();
+            prepared.content = dkim.sign_payload(std::mem::take(&mut prepared.content))?;
         }
         let (reply, result) = tokio::sync::oneshot::channel();
         self.enqueue(vec![Job { prepared, reply }]);
@@ -139,7 +139,7 @@ impl Mailer {
         for m in messages {
             let signed = m.and_then(|mut p| {
                 if let Some(dkim) = &self.shared.config.dkim {
-                    p.content = dkim.sign(std::mem::take(&mut p.content).into_bytes()?)?.into();
+                    p.content = dkim.sign_payload(std::mem::take(&mut p.content))?;
                 }
                 Ok(p)
             });

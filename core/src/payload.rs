@@ -110,16 +110,27 @@ impl Payload {
             return Ok(b.to_vec());
         }
         let mut out = Vec::with_capacity(self.len() as usize);
+        self.for_each_chunk(|chunk| out.extend_from_slice(chunk))?;
+        Ok(out)
+    }
+
+    /// Hands the content to `f` in order, a file's encoding one block at a time (for DKIM
+    /// signing without holding the message).
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) -> Result<()> {
+        let mut buf = Vec::new();
+        let mut encoded = Vec::new();
         for p in &self.pieces {
             match p {
-                Piece::Bytes(b) => out.extend_from_slice(b),
+                Piece::Bytes(b) => f(b),
                 Piece::Base64File { path, .. } => {
                     let mut file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
-                    let mut buf = vec![0; FILE_BLOCK];
+                    buf.resize(FILE_BLOCK, 0);
                     let mut lines = Base64Lines::default();
                     loop {
                         let n = fill(&mut file, &mut buf).map_err(|e| read_error(path, e))?;
-                        lines.encode(&buf[..n], &mut out);
+                        encoded.clear();
+                        lines.encode(&buf[..n], &mut encoded);
+                        f(&encoded);
                         if n < buf.len() {
                             break;
                         }
@@ -127,7 +138,13 @@ impl Payload {
                 }
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The same content with `bytes` in front (a DKIM-Signature header).
+    pub fn prepend(mut self, bytes: Vec<u8>) -> Payload {
+        self.pieces.insert(0, Piece::Bytes(bytes));
+        self
     }
 
     pub fn into_bytes(self) -> Result<Vec<u8>> {
