@@ -4,6 +4,7 @@
 // Promises, events, Error objects); every SMTP behaviour is in the Rust core.
 
 const EventEmitter = require('events');
+const fs = require('fs');
 const { NativeTransport } = require('./native.js');
 const services = require('./services.json');
 
@@ -59,7 +60,7 @@ function toBuffer(value, encoding) {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value);
   if (typeof value === 'string') return Buffer.from(value, encoding || 'utf8');
-  throw Object.assign(new Error('Streams are not supported as content; pass a Buffer, a string or a path'), {
+  throw Object.assign(new Error(`content of type ${typeof value}: pass a Buffer, a string, a stream or a path`), {
     code: 'EMESSAGE',
   });
 }
@@ -149,6 +150,93 @@ function plainAddress(v) {
   if (v && typeof v === 'object') return v.address;
   const m = /<([^>]*)>/.exec(String(v));
   return (m ? m[1] : String(v)).trim();
+}
+
+const isStream = (v) => v !== null && typeof v === 'object' && typeof v.pipe === 'function' && typeof v.on === 'function';
+
+function messageError(text) {
+  return Object.assign(new Error(text), { code: 'EMESSAGE' });
+}
+
+async function collect(stream) {
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** `data:[type][;base64],data` → { content, contentType }, as Nodemailer reads data URIs. */
+function dataUri(uri) {
+  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(uri);
+  if (!m) throw messageError(`invalid data URI ${uri.slice(0, 40)}`);
+  const content = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'utf8');
+  return { content, contentType: m[1] || undefined };
+}
+
+/** A file stream opened on a whole file is sent from its path (read while sending, never held). */
+function wholeFileStream(v) {
+  return (
+    v instanceof fs.ReadStream &&
+    typeof v.path === 'string' &&
+    v.bytesRead === 0 &&
+    !v.readableFlowing &&
+    (v.start === undefined || v.start === 0) &&
+    (v.end === undefined || v.end === Infinity)
+  );
+}
+
+/**
+ * text / html / raw as Nodemailer takes them: a string or Buffer, a stream, or an
+ * attachment-like { content } / { path } (a local file or a data: URI). URLs are not fetched.
+ */
+async function bodySource(v, field) {
+  if (v === undefined || v === null || v === false || typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v);
+  if (isStream(v)) return collect(v);
+  if (typeof v === 'object') {
+    if (v.content !== undefined) return bodySource(v.content, field);
+    if (v.href !== undefined) throw messageError(`${field}: fetching URLs (href) is not supported; pass content or a local path`);
+    if (typeof v.path === 'string') {
+      if (v.path.startsWith('data:')) return dataUri(v.path).content;
+      if (v.path.includes('://')) throw messageError(`${field}: path ${JSON.stringify(v.path)}: only local files are read`);
+      try {
+        return await fs.promises.readFile(v.path);
+      } catch (e) {
+        throw messageError(`${field}: ${e.message}`);
+      }
+    }
+  }
+  return String(v);
+}
+
+/** Attachment streams and data: URIs become what the engine takes: a Buffer or a file path. */
+async function attachmentSource(a) {
+  if (a === null || typeof a !== 'object') return a;
+  if (a.href !== undefined && a.content === undefined && a.path === undefined) {
+    throw messageError(`attachment ${a.filename || ''}: fetching URLs (href) is not supported; pass content or a local path`);
+  }
+  if (isStream(a.content)) {
+    if (wholeFileStream(a.content)) {
+      const file = a.content.path;
+      a.content.destroy();
+      return { ...a, content: undefined, path: file };
+    }
+    return { ...a, content: await collect(a.content) };
+  }
+  if (a.content === undefined && typeof a.path === 'string' && a.path.startsWith('data:')) {
+    const { content, contentType } = dataUri(a.path);
+    return { ...a, path: undefined, content, contentType: a.contentType || contentType };
+  }
+  return a;
+}
+
+/** Resolves streams and attachment-like sources before the message goes to the engine. */
+async function resolveSources(mail) {
+  const out = { ...mail };
+  for (const field of ['text', 'html', 'raw']) {
+    if (mail[field] !== undefined) out[field] = await bodySource(mail[field], field);
+  }
+  if (Array.isArray(mail.attachments)) out.attachments = await Promise.all(mail.attachments.map(attachmentSource));
+  return out;
 }
 
 function mailInput(mail) {
@@ -247,7 +335,7 @@ class Transporter extends EventEmitter {
   async _send(mail) {
     let input;
     try {
-      input = mailInput(mail);
+      input = mailInput(await resolveSources(mail));
     } catch (e) {
       e.code = e.code || 'EMESSAGE';
       throw e;

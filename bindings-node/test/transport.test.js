@@ -107,6 +107,58 @@ test('html, attachments and an inline cid image arrive intact', async () => {
   }
 });
 
+/** The decoded body of the MIME part whose headers name `filename`. */
+function part(data, filename) {
+  const text = data.toString('latin1');
+  const at = text.indexOf(`filename="${filename}"`);
+  assert.ok(at >= 0, `no part ${filename}`);
+  const headStart = text.lastIndexOf('\r\n--', at);
+  const start = text.indexOf('\r\n\r\n', at) + 4;
+  const body = text.slice(start, text.indexOf('\r\n--', start));
+  const head = text.slice(headStart, start);
+  return /Content-Transfer-Encoding: base64/i.test(head) ? Buffer.from(body, 'base64') : Buffer.from(body, 'latin1');
+}
+
+test('streams, { path } bodies and data: URIs are read as Nodemailer reads them', async () => {
+  const srv = await capture();
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'pm-node-src-'));
+  const big = Buffer.alloc(1_000_003);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+  fs.writeFileSync(path.join(dir, 'big.bin'), big);
+  fs.writeFileSync(path.join(dir, 'page.html'), '<p>html from a file</p>');
+  const { PassThrough } = require('stream');
+  await t.sendMail({
+    from: 'a@example.com',
+    to: 'b@example.com',
+    subject: 'sources',
+    text: new PassThrough().end('text from a stream'),
+    html: { path: path.join(dir, 'page.html') },
+    attachments: [
+      { filename: 'big.bin', content: fs.createReadStream(path.join(dir, 'big.bin')) },
+      { filename: 'piped.bin', content: new PassThrough().end(Buffer.from([0, 1, 2, 255])) },
+      { filename: 'hello.txt', path: 'data:text/plain;base64,aGVsbG8gd29ybGQ=' },
+    ],
+  });
+  const data = (await srv.waitFor(1))[0].data;
+  const text = data.toString();
+  assert.ok(text.includes('text from a stream'), text.slice(0, 2000));
+  assert.ok(text.includes('<p>html from a file</p>'));
+  assert.ok(part(data, 'big.bin').equals(big), 'file stream arrived altered');
+  assert.deepEqual([...part(data, 'piped.bin')], [0, 1, 2, 255]);
+  assert.equal(part(data, 'hello.txt').toString(), 'hello world');
+  // URLs are never fetched: a clear EMESSAGE, nothing sent.
+  for (const mail of [
+    { html: { path: 'http://127.0.0.2/x.html' } },
+    { attachments: [{ filename: 'x', href: 'https://127.0.0.2/x' }] },
+    { text: { path: path.join(dir, 'missing.txt') } },
+  ]) {
+    await assert.rejects(t.sendMail({ from: 'a@example.com', to: 'b@example.com', ...mail }), (e) => e.code === 'EMESSAGE');
+  }
+  assert.equal((await srv.waitFor(1)).length, 1);
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('partial refusal is in info.rejected', async () => {
   const srv = await capture('--refuse', 'no@example.com');
   const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
