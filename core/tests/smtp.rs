@@ -625,34 +625,48 @@ fn attachment_bytes(text: &str, name: &str) -> Vec<u8> {
 
 #[test]
 fn large_file_attachment_is_streamed_and_arrives_byte_for_byte() {
-    let server = Server::capture(&["--pipelining"]);
-    let dir = server.outdir.with_extension("files");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("big.bin");
-    // Not a multiple of the 57-byte line nor of the read block; every byte value.
-    let data: Vec<u8> = (0..3_000_001u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    std::fs::write(&path, &data).unwrap();
-    let mut msg = simple_message("big");
-    msg.attachments.push(Attachment::path(&path));
-    msg.attachments.push(Attachment::bytes("small.txt", "in memory"));
-    let built = msg.build().unwrap();
-    assert!(built.content.is_streamed());
-    let declared = built.content.len();
-    assert_eq!(declared, built.content.to_bytes().unwrap().len() as u64);
-    mailer(server.config()).send_blocking(&msg).unwrap();
-    let got = server.wait_for(1);
-    let text = got[0].text();
-    assert!(
-        attachment_bytes(&text, "big.bin") == data,
-        "the attachment arrived altered"
-    );
-    assert!(text.contains("in memory"), "{text}");
-    // SIZE announced on MAIL is the size that arrived.
-    let options = got[0].meta["mail_options"].to_string();
-    assert!(options.contains(&format!("SIZE={declared}")), "{options}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    for tls in [false, true] {
+        let server = Server::capture(if tls {
+            &["--pipelining", "--starttls"][..]
+        } else {
+            &["--pipelining"][..]
+        });
+        let dir = server.outdir.with_extension("files");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.bin");
+        // Not a multiple of the 57-byte line nor of the read block; every byte value.
+        let data: Vec<u8> = (0..3_000_001u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut msg = simple_message("big");
+        msg.attachments.push(Attachment::path(&path));
+        msg.attachments.push(Attachment::bytes("small.txt", "in memory"));
+        let built = msg.build().unwrap();
+        assert!(built.content.is_streamed());
+        let declared = built.content.len();
+        assert_eq!(declared, built.content.to_bytes().unwrap().len() as u64);
+        let config = if tls {
+            TransportConfig::new("localhost", server.port)
+                .security(Security::StartTlsRequired)
+                .tls(test_ca())
+        } else {
+            server.config()
+        };
+        mailer(config).send_blocking(&msg).unwrap();
+        let got = server.wait_for(1);
+        assert_eq!(got[0].meta["tls"], tls, "{}", got[0].meta);
+        let text = got[0].text();
+        assert!(
+            attachment_bytes(&text, "big.bin") == data,
+            "the attachment arrived altered"
+        );
+        assert!(text.contains("in memory"), "{text}");
+        // SIZE announced on MAIL is the size that arrived.
+        let options = got[0].meta["mail_options"].to_string();
+        assert!(options.contains(&format!("SIZE={declared}")), "{options}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 #[test]
