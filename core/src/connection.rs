@@ -20,7 +20,7 @@ use crate::config::{AuthMechanism, Credentials, Secret, Security, TlsOptions, Tr
 use crate::error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
 use crate::extensions::Extensions;
 use crate::message::{Envelope, Prepared};
-use crate::payload::{self, Base64Lines, Payload, Piece, FILE_BLOCK};
+use crate::payload::Payload;
 use crate::reply::{self, Parsed, Reply};
 use crate::tls;
 use crate::transcript::{Direction, MASK};
@@ -944,20 +944,18 @@ impl Connection {
     /// a time); the last chunk and the dot stay queued for the caller's next flush.
     async fn queue_content(&mut self, content: &Payload, limit: Duration) -> Result<()> {
         let mut encoder = DataEncoder::default();
-        for piece in content.pieces() {
-            match piece {
-                Piece::Bytes(b) => self.queue_bytes(&mut encoder, b, limit).await?,
-                Piece::Base64File { path, .. } => {
-                    if let Err(e) = self.queue_file(&mut encoder, path, limit).await {
-                        if e.kind() == ErrorKind::InvalidInput {
-                            // Part of the content may be out: only closing the connection
-                            // without the final dot keeps the server from delivering it.
-                            self.abandon();
-                        }
-                        return Err(e);
-                    }
+        let mut chunks = content.chunks();
+        while let Some(chunk) = chunks.next_chunk() {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    // A file could not be read and part of the content may be out: only closing
+                    // the connection without the final dot keeps the server from delivering it.
+                    self.abandon();
+                    return Err(e.at_stage(Stage::Message));
                 }
-            }
+            };
+            self.queue_bytes(&mut encoder, chunk, limit).await?;
         }
         encoder.finish(&mut self.wbuf);
         Ok(())
@@ -978,33 +976,6 @@ impl Connection {
             }
         }
         Ok(())
-    }
-
-    /// A file's base64 lines, read and encoded a block at a time.
-    async fn queue_file(&mut self, encoder: &mut DataEncoder, path: &std::path::Path, limit: Duration) -> Result<()> {
-        let read_error = |e| payload::read_error(path, e).at_stage(Stage::Message);
-        let mut file = tokio::fs::File::open(path).await.map_err(read_error)?;
-        let mut block = vec![0u8; FILE_BLOCK];
-        let mut lines = Base64Lines::default();
-        let mut encoded = Vec::with_capacity(FILE_BLOCK / 57 * 78);
-        loop {
-            let mut n = 0;
-            while n < block.len() {
-                match file.read(&mut block[n..]).await.map_err(read_error)? {
-                    0 => break,
-                    k => n += k,
-                }
-            }
-            encoded.clear();
-            lines.encode(&block[..n], &mut encoded);
-            encoder.push(&encoded, &mut self.wbuf);
-            if self.wbuf.len() >= DATA_CHUNK {
-                self.flush(Stage::Message, limit).await?;
-            }
-            if n < block.len() {
-                return Ok(());
-            }
-        }
     }
 
     /// Drops the connection without ending the transaction.

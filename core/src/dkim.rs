@@ -108,31 +108,17 @@ impl DkimConfig {
         })
     }
 
-    /// The `DKIM-Signature:` header line (with CRLF) for a complete message.
-    pub fn signature_header(&self, message: &[u8]) -> Result<String> {
-        let signature = match &*self.signer {
-            Signer::Rsa(s) => s.sign(message),
-            Signer::Ed25519(s) => s.sign(message),
-        };
-        signature.map(|s| s.to_header()).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                Stage::Build,
-                format!("dkim signing failed: {e}"),
-            )
-        })
-    }
-
-    /// Signs content that may stream files: they are read and encoded once for the signature
-    /// (block by block) and again when sent, so the message is never held whole.
-    pub fn sign_payload(&self, payload: Payload) -> Result<Payload> {
-        if payload.as_bytes().is_some() {
-            return Ok(self.sign(payload.into_bytes()?)?.into());
-        }
+    /// Prepends the `DKIM-Signature:` header. The content goes through mail-auth's streaming
+    /// signer chunk by chunk: files are read and encoded for the signature and again when sent,
+    /// so the message is never held whole (nor copied).
+    pub fn sign(&self, payload: Payload) -> Result<Payload> {
         macro_rules! stream {
             ($s:expr) => {{
                 let mut stream = $s.sign_streaming();
-                payload.for_each_chunk(|chunk| stream.write(chunk))?;
+                let mut chunks = payload.chunks();
+                while let Some(chunk) = chunks.next_chunk() {
+                    stream.write(chunk?);
+                }
                 stream.finish()
             }};
         }
@@ -148,14 +134,5 @@ impl DkimConfig {
             )
         })?;
         Ok(payload.prepend(header.into_bytes()))
-    }
-
-    /// Returns the message with its signature prepended.
-    pub fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>> {
-        let header = self.signature_header(&message)?;
-        let mut out = Vec::with_capacity(header.len() + message.len());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(&message);
-        Ok(out)
     }
 }

@@ -96,15 +96,21 @@ impl Mailer {
     }
 
     /// Sends bytes with their envelope, DKIM-signing them first when configured.
-    pub async fn send_prepared(&self, mut prepared: Prepared) -> Result<SendReport> {
-        if let Some(dkim) = &self.shared.config.dkim {
-            prepared.content = dkim.sign_payload(std::mem::take(&mut prepared.content))?;
-        }
+    pub async fn send_prepared(&self, prepared: Prepared) -> Result<SendReport> {
+        let prepared = self.signed(prepared)?;
         let (reply, result) = tokio::sync::oneshot::channel();
         self.enqueue(vec![Job { prepared, reply }]);
         result
             .await
             .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended")))
+    }
+
+    /// The message with its DKIM signature, when DKIM is configured.
+    fn signed(&self, mut prepared: Prepared) -> Result<Prepared> {
+        if let Some(dkim) = &self.shared.config.dkim {
+            prepared.content = dkim.sign(std::mem::take(&mut prepared.content))?;
+        }
+        Ok(prepared)
     }
 
     /// Queues jobs and starts workers (one per connection, up to `max_connections`). Sends
@@ -137,13 +143,7 @@ impl Mailer {
         let mut receivers = Vec::with_capacity(messages.len());
         let mut jobs = Vec::with_capacity(messages.len());
         for m in messages {
-            let signed = m.and_then(|mut p| {
-                if let Some(dkim) = &self.shared.config.dkim {
-                    p.content = dkim.sign_payload(std::mem::take(&mut p.content))?;
-                }
-                Ok(p)
-            });
-            match signed {
+            match m.and_then(|p| self.signed(p)) {
                 Ok(prepared) => {
                     let (reply, result) = tokio::sync::oneshot::channel();
                     jobs.push(Job { prepared, reply });

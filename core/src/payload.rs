@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 const LINE_INPUT: usize = 57;
 
 /// Bytes read from a file at a time while sending: ~114 KB in, ~156 KB out.
-pub(crate) const FILE_BLOCK: usize = LINE_INPUT * 2048;
+const FILE_BLOCK: usize = LINE_INPUT * 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -110,35 +110,22 @@ impl Payload {
             return Ok(b.to_vec());
         }
         let mut out = Vec::with_capacity(self.len() as usize);
-        self.for_each_chunk(|chunk| out.extend_from_slice(chunk))?;
+        let mut chunks = self.chunks();
+        while let Some(chunk) = chunks.next_chunk() {
+            out.extend_from_slice(chunk?);
+        }
         Ok(out)
     }
 
-    /// Hands the content to `f` in order, a file's encoding one block at a time (for DKIM
-    /// signing without holding the message).
-    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) -> Result<()> {
-        let mut buf = Vec::new();
-        let mut encoded = Vec::new();
-        for p in &self.pieces {
-            match p {
-                Piece::Bytes(b) => f(b),
-                Piece::Base64File { path, .. } => {
-                    let mut file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
-                    buf.resize(FILE_BLOCK, 0);
-                    let mut lines = Base64Lines::default();
-                    loop {
-                        let n = fill(&mut file, &mut buf).map_err(|e| read_error(path, e))?;
-                        encoded.clear();
-                        lines.encode(&buf[..n], &mut encoded);
-                        f(&encoded);
-                        if n < buf.len() {
-                            break;
-                        }
-                    }
-                }
-            }
+    /// The content in order, files read and encoded a block at a time.
+    pub fn chunks(&self) -> Chunks<'_> {
+        Chunks {
+            pieces: self.pieces.iter(),
+            file: None,
+            lines: Base64Lines::default(),
+            block: Vec::new(),
+            encoded: Vec::new(),
         }
-        Ok(())
     }
 
     /// The same content with `bytes` in front (a DKIM-Signature header).
@@ -147,14 +134,13 @@ impl Payload {
         self
     }
 
-    pub fn into_bytes(self) -> Result<Vec<u8>> {
-        match self.pieces.as_slice() {
-            [Piece::Bytes(_)] => match self.pieces.into_iter().next() {
-                Some(Piece::Bytes(b)) => Ok(b),
-                _ => unreachable!(),
-            },
-            _ => self.to_bytes(),
+    pub fn into_bytes(mut self) -> Result<Vec<u8>> {
+        if let [Piece::Bytes(_)] = self.pieces.as_slice() {
+            if let Some(Piece::Bytes(b)) = self.pieces.pop() {
+                return Ok(b);
+            }
         }
+        self.to_bytes()
     }
 
     /// For transcripts: the in-memory text, and one line in place of each file's encoding.
@@ -172,6 +158,48 @@ impl Payload {
     }
 }
 
+/// Reads a payload for sending, signing or `to_bytes`: in-memory pieces whole, each file opened
+/// in turn and read a block at a time (local reads, short and usually from the page cache),
+/// base64-encoded. The one place files are read and encoded.
+pub struct Chunks<'a> {
+    pieces: std::slice::Iter<'a, Piece>,
+    file: Option<(std::fs::File, &'a Path)>,
+    lines: Base64Lines,
+    block: Vec<u8>,
+    encoded: Vec<u8>,
+}
+
+impl Chunks<'_> {
+    /// The next chunk (an in-memory piece, or ~156 KB of a file's encoding); `None` at the end.
+    pub fn next_chunk(&mut self) -> Option<Result<&[u8]>> {
+        loop {
+            if let Some((mut file, path)) = self.file.take() {
+                self.block.resize(FILE_BLOCK, 0);
+                let n = match fill(&mut file, &mut self.block) {
+                    Ok(n) => n,
+                    Err(e) => return Some(Err(read_error(path, e))),
+                };
+                if n == FILE_BLOCK {
+                    self.file = Some((file, path));
+                }
+                self.encoded.clear();
+                self.lines.encode(&self.block[..n], &mut self.encoded);
+                return Some(Ok(&self.encoded));
+            }
+            match self.pieces.next()? {
+                Piece::Bytes(b) => return Some(Ok(b)),
+                Piece::Base64File { path, .. } => match std::fs::File::open(path) {
+                    Ok(file) => {
+                        self.file = Some((file, path));
+                        self.lines = Base64Lines::default();
+                    }
+                    Err(e) => return Some(Err(read_error(path, e))),
+                },
+            }
+        }
+    }
+}
+
 /// The length of a base64 body of `size` bytes in 76-character lines joined by CRLF.
 pub fn base64_len(size: u64) -> u64 {
     let lines = size.div_ceil(LINE_INPUT as u64);
@@ -180,12 +208,12 @@ pub fn base64_len(size: u64) -> u64 {
 
 /// Encodes a file block by block: every block but the last must be a multiple of 57 bytes.
 #[derive(Default)]
-pub(crate) struct Base64Lines {
+struct Base64Lines {
     started: bool,
 }
 
 impl Base64Lines {
-    pub(crate) fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
         let mut line = [0u8; 76];
         for chunk in input.chunks(LINE_INPUT) {
             if self.started {
