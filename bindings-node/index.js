@@ -146,11 +146,12 @@ function headerList(headers) {
   return out;
 }
 
-function plainAddress(v) {
-  if (v && typeof v === 'object') return v.address;
-  const m = /<([^>]*)>/.exec(String(v));
-  return (m ? m[1] : String(v)).trim();
+/** An envelope value as given (the engine checks and parses it): a string, or {address}. */
+function envelopeValue(v) {
+  return v && typeof v === 'object' ? String(v.address) : String(v);
 }
+
+const present = (v) => v !== undefined && v !== null && v !== false && v !== '';
 
 const isStream = (v) => v !== null && typeof v === 'object' && typeof v.pipe === 'function' && typeof v.on === 'function';
 
@@ -244,12 +245,8 @@ function mailInput(mail) {
   const dsn = mail.dsn || {};
   const envelope = mail.envelope
     ? {
-        from: mail.envelope.from === undefined ? undefined : plainAddress(mail.envelope.from),
-        to: []
-          .concat(mail.envelope.to || [], mail.envelope.cc || [], mail.envelope.bcc || [])
-          .flatMap((t) => (typeof t === 'string' ? t.split(',') : [t]))
-          .map(plainAddress)
-          .filter(Boolean),
+        from: present(mail.envelope.from) ? envelopeValue(mail.envelope.from) : undefined,
+        to: [mail.envelope.to, mail.envelope.cc, mail.envelope.bcc].flat(Infinity).filter(present).map(envelopeValue),
       }
     : undefined;
   return {

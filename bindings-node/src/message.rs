@@ -5,7 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
-use polymailer::address::parse_list;
+use polymailer::address::{self, parse_list};
 use polymailer::message::dedup;
 use polymailer::{Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result};
 
@@ -103,14 +103,20 @@ impl TryFrom<MailInput> for Outgoing {
     type Error = Error;
 
     fn try_from(mail: MailInput) -> Result<Outgoing> {
-        let from = mailboxes(mail.from)?.into_iter().next();
-        let sender = mailboxes(mail.sender)?.into_iter().next();
+        let from = address::single("from", mailboxes(mail.from)?)?;
+        let sender = address::single("sender", mailboxes(mail.sender)?)?;
         let reply_to = mailboxes(mail.reply_to)?;
         let to = mailboxes(mail.to)?;
         let cc = mailboxes(mail.cc)?;
         let bcc = mailboxes(mail.bcc)?;
         let mut envelope = match mail.envelope {
-            Some(e) => Some(Envelope::new(e.from, e.to.unwrap_or_default())),
+            Some(e) => Some(Envelope::new(
+                match e.from {
+                    Some(f) => address::envelope_address("envelope from", &f)?,
+                    None => None,
+                },
+                address::envelope_recipients("envelope to", &e.to.unwrap_or_default())?,
+            )),
             None => {
                 let env_from = from
                     .as_ref()

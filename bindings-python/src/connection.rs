@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use polymailer::{
-    runtime, Connection, Credentials, Envelope, Prepared, RawMessage, Reply, Security, SendReport, TransportConfig,
+    address, runtime, Connection, Credentials, Envelope, Error, Prepared, RawMessage, Reply, Security, SendReport,
+    TransportConfig,
 };
 
 use crate::config::{self, Recorder};
@@ -239,9 +240,16 @@ impl PyConnection {
         mail_options: Vec<String>,
         rcpt_options: Vec<String>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
         let envelope = Envelope {
-            from: Some(from_addr.clone()).filter(|f| !f.is_empty()),
-            to: to_addrs.clone(),
+            from: address::envelope_address("from_addr", &from_addr).map_err(|e| err(py, e))?,
+            to: to_addrs
+                .iter()
+                .map(|t| {
+                    address::envelope_address("to_addrs", t)?.ok_or_else(|| Error::invalid("to_addrs: empty address"))
+                })
+                .collect::<polymailer::Result<_>>()
+                .map_err(|e| err(py, e))?,
             mail_params: mail_options,
             rcpt_params: rcpt_options,
             dsn: None,

@@ -270,13 +270,41 @@ fn unquote(name: &str) -> String {
     }
 }
 
+/// Positions of `<` and `>` outside quoted strings and comments.
+fn unquoted_angles(item: &str) -> (Vec<usize>, Vec<usize>) {
+    let (mut lts, mut gts) = (Vec::new(), Vec::new());
+    let (mut depth, mut in_quote, mut escaped) = (0usize, false, false);
+    for (i, c) in item.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if in_quote || depth > 0 => escaped = true,
+            '"' if depth == 0 => in_quote = !in_quote,
+            '(' if !in_quote => depth += 1,
+            ')' if !in_quote && depth > 0 => depth -= 1,
+            '<' if !in_quote && depth == 0 => lts.push(i),
+            '>' if !in_quote && depth == 0 => gts.push(i),
+            _ => {}
+        }
+    }
+    (lts, gts)
+}
+
+/// One mailbox. Angle brackets outside quotes must form exactly one `<addr>` with nothing but
+/// comments after it: `a@b> <c@d>` or `<a@b> x` is refused, never reduced to one of its parts.
 fn parse_one(item: &str) -> Result<Mailbox> {
-    if let (Some(lt), Some(gt)) = (item.rfind('<'), item.rfind('>')) {
-        if lt < gt {
+    let (lts, gts) = unquoted_angles(item);
+    match (lts.as_slice(), gts.as_slice()) {
+        ([], []) => {}
+        ([lt], [gt]) if lt < gt && strip_comments(&item[gt + 1..]).trim().is_empty() => {
+            let (lt, gt) = (*lt, *gt);
             let name = unquote(&strip_comments(&item[..lt]));
             let address = item[lt + 1..gt].trim().to_string();
             return Ok(Mailbox::new(Some(name), address));
         }
+        _ => return Err(Error::invalid(format!("address: stray '<' or '>' in {item:?}"))),
     }
     let bare = strip_comments(item);
     let bare = bare.trim();
@@ -284,6 +312,45 @@ fn parse_one(item: &str) -> Result<Mailbox> {
         return Err(Error::invalid(format!("address: invalid address {item:?}")));
     }
     Ok(Mailbox::new(None, bare.to_string()))
+}
+
+/// An envelope address as a caller gives it (`a@b`, `<a@b>`, `Name <a@b>`), checked on the
+/// value as given: CR/LF/NUL and stray angle brackets are refused, never reduced to a part of
+/// the value. An empty value or `<>` is the null sender (`None`).
+pub fn envelope_address(field: &str, input: &str) -> Result<Option<String>> {
+    check_no_control(field, input)?;
+    let trimmed = input.trim();
+    if trimmed.is_empty() || trimmed == "<>" {
+        return Ok(None);
+    }
+    let mut list = parse_list(trimmed).map_err(|e| Error::invalid(format!("{field}: {}", e.message())))?;
+    match list.len() {
+        1 => Ok(Some(list.remove(0).address)),
+        n => Err(Error::invalid(format!(
+            "{field}: expected one address, found {n} in {input:?}"
+        ))),
+    }
+}
+
+/// Envelope recipients as a caller gives them: each value one address or a header-style list
+/// (`"Doe, J" <j@x>, k@y`), each checked as [`envelope_address`] checks.
+pub fn envelope_recipients(field: &str, inputs: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        check_no_control(field, input)?;
+        let list = parse_list(input).map_err(|e| Error::invalid(format!("{field}: {}", e.message())))?;
+        out.extend(list.into_iter().map(|m| m.address));
+    }
+    Ok(out)
+}
+
+/// At most one mailbox for a single-address field (From, Sender): more is refused, never
+/// silently dropped.
+pub fn single(field: &str, mut list: Vec<Mailbox>) -> Result<Option<Mailbox>> {
+    match list.len() {
+        0 | 1 => Ok(list.pop()),
+        n => Err(Error::invalid(format!("{field}: expected one address, found {n}"))),
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +403,42 @@ mod tests {
         assert!(Mailbox::new(Some("Evil\r\nBcc: x@y".into()), "a@b.c")
             .validate("from")
             .is_err());
+    }
+
+    #[test]
+    fn envelope_values_checked_as_given() {
+        let smuggle = "victim@example.com>\r\n.\r\nMAIL FROM:<smuggle@evil.example>\r\nRCPT TO:<evil@evil.example";
+        for bad in [
+            smuggle,
+            "victim@example.com> <smuggle@evil.example>",
+            "<a@b.com> x@y.com",
+            "a@b.com>",
+            "<<a@b.com>>",
+            "a@b.com\0",
+        ] {
+            let e = envelope_address("envelope from", bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(
+                envelope_recipients("envelope to", &[bad.to_string()]).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(envelope_address("f", "<>").unwrap(), None);
+        assert_eq!(envelope_address("f", "").unwrap(), None);
+        assert_eq!(
+            envelope_address("f", "Ann <a@b.com>").unwrap().as_deref(),
+            Some("a@b.com")
+        );
+        assert_eq!(
+            envelope_address("f", "\"x>y\" <a@b.com>").unwrap().as_deref(),
+            Some("a@b.com")
+        );
+        assert_eq!(
+            envelope_recipients("t", &["\"Doe, J\" <j@x.com>, k@y.com".into(), "<l@z.com>".into()]).unwrap(),
+            ["j@x.com", "k@y.com", "l@z.com"]
+        );
+        assert!(envelope_address("f", "<a@b.com> , <c@d.com>").is_err());
+        assert!(single("from", parse_list("<a@b.com> , <c@d.com>").unwrap()).is_err());
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl std::fmt::Debug for Connection {
 
 /// The error a message gets when the batch it was in could not reach it.
 pub(crate) fn not_sent(cause: &Error) -> Error {
-    Error::new(cause.kind(), cause.stage(), format!("not sent: {cause}"))
+    Error::new(cause.kind(), cause.stage(), format!("not sent: {cause}")).unsent()
 }
 
 /// Every recipient refused (or the sender, when `mail` was refused).
@@ -378,6 +378,9 @@ impl Connection {
         if reply.is_positive() {
             return Ok(reply);
         }
+        if reply.code == 421 {
+            return Err(Error::from_reply(ErrorKind::Connection, Stage::Ehlo, reply));
+        }
         let reply = self.helo(Some(&name)).await?;
         if !reply.is_positive() {
             return Err(Error::from_reply(ErrorKind::Protocol, Stage::Ehlo, reply));
@@ -601,7 +604,7 @@ impl Connection {
     /// and final dot go out in one write with the next message's MAIL, RCPT and DATA (RFC 2920
     /// allows content first in a group and DATA last), so a message costs one round trip.
     /// One result per message, in order; without PIPELINING this is `send` per message.
-    pub async fn send_batch(&mut self, messages: &[Prepared]) -> Vec<Result<SendReport>> {
+    pub async fn send_batch(&mut self, messages: &[&Prepared]) -> Vec<Result<SendReport>> {
         if self.is_usable() && !self.has_said_hello() {
             if let Err(e) = self.hello().await {
                 return messages.iter().map(|_| Err(not_sent(&e))).collect();
@@ -645,7 +648,7 @@ impl Connection {
     /// The pipelined batch; an `Err` means the connection failed and unsent messages get it.
     async fn pipeline(
         &mut self,
-        messages: &[Prepared],
+        messages: &[&Prepared],
         order: &[usize],
         commands: &[(String, String)],
         results: &mut [Option<Result<SendReport>>],
@@ -717,6 +720,7 @@ impl Connection {
                 }
                 if let Err(e) = self.queue_content(&message.content, td).await {
                     if e.kind() != ErrorKind::InvalidInput {
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
                         return Err(e);
                     }
                     // An attachment became unreadable: the connection was dropped mid-DATA.
@@ -738,11 +742,23 @@ impl Connection {
                 queue_envelope(self, j + 1);
             }
             if started || reset || more {
-                self.flush(if started { Stage::Message } else { Stage::Mail }, td)
-                    .await?;
+                if let Err(e) = self.flush(if started { Stage::Message } else { Stage::Mail }, td).await {
+                    if content {
+                        // Part of the content (perhaps the dot) may be out: reported, not resent.
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
+                    }
+                    return Err(e);
+                }
             }
             let outcome = if started {
-                let dot = self.read_reply(Stage::Message, td).await?;
+                // After the final dot the message's fate is unknown: reported, never resent.
+                let dot = match self.read_reply(Stage::Message, td).await {
+                    Ok(dot) => dot,
+                    Err(e) => {
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
+                        return Err(e);
+                    }
+                };
                 let closing = dot.code == 421;
                 let r = if content && dot.is_positive() {
                     self.messages_sent += 1;
@@ -844,7 +860,7 @@ impl Connection {
 
     async fn transaction(&mut self, message: &Prepared) -> Result<SendReport> {
         if !self.is_usable() {
-            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed"));
+            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed").unsent());
         }
         if !self.has_said_hello() {
             self.hello().await?;
@@ -858,7 +874,7 @@ impl Connection {
             // One message is a batch of one: the pipelined path lives in `pipeline`.
             let mut result = [None];
             let aborted = self
-                .pipeline(std::slice::from_ref(message), &[0], &[(mail, rcpt_suffix)], &mut result)
+                .pipeline(&[message], &[0], &[(mail, rcpt_suffix)], &mut result)
                 .await;
             let [result] = result;
             return match (result, aborted) {
@@ -1020,6 +1036,18 @@ impl Connection {
     }
 
     async fn flush(&mut self, stage: Stage, limit: Duration) -> Result<()> {
+        if self.broken || self.io.is_none() {
+            self.wbuf.clear();
+            return Err(Error::new(ErrorKind::Connection, stage, "connection is closed"));
+        }
+        // Content is written while the server may already refuse it; elsewhere every reply
+        // was read before the next command, so bytes waiting now answer nothing we sent.
+        if stage != Stage::Message {
+            if let Err(e) = self.check_unsolicited(stage).await {
+                self.wbuf.clear();
+                return Err(e);
+            }
+        }
         let Some(io) = self.io.as_mut() else {
             return Err(Error::new(ErrorKind::Connection, stage, "connection is closed"));
         };
@@ -1043,6 +1071,47 @@ impl Connection {
         }
     }
 
+    /// Fails when the server sent something before the command it would answer: a server
+    /// that replies ahead (or twice) would otherwise have every reply matched to the wrong
+    /// command. A 421 sent on its own (an idle timeout) is the connection closing.
+    async fn check_unsolicited(&mut self, stage: Stage) -> Result<()> {
+        if self.rpos == self.rbuf.len() {
+            if let Some(io) = self.io.as_mut() {
+                let mut tmp = [0u8; 1024];
+                let got = std::future::poll_fn(|cx| {
+                    let mut rb = ReadBuf::new(&mut tmp);
+                    Poll::Ready(match Pin::new(&mut *io).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => rb.filled().len(),
+                        _ => 0,
+                    })
+                })
+                .await;
+                self.rbuf.extend_from_slice(&tmp[..got]);
+            }
+        }
+        if self.rpos == self.rbuf.len() {
+            return Ok(());
+        }
+        let pending = self.rbuf[self.rpos..].to_vec();
+        self.rbuf.clear();
+        self.rpos = 0;
+        self.abandon();
+        if let Parsed::Complete(reply, _) = reply::parse(&pending) {
+            if reply.code == 421 {
+                return Err(Error::from_reply(ErrorKind::Connection, stage, reply));
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Protocol,
+            stage,
+            format!(
+                "the server sent a reply before {} was sent: {:?}",
+                stage.command(),
+                String::from_utf8_lossy(&pending[..pending.len().min(120)])
+            ),
+        ))
+    }
+
     async fn read_reply(&mut self, stage: Stage, limit: Duration) -> Result<Reply> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -1050,8 +1119,9 @@ impl Connection {
                 Parsed::Complete(reply, used) => {
                     self.rpos += used;
                     if reply.code == 421 {
-                        // 421: the server is closing the connection.
+                        // 421: the server is closing the connection; so do we.
                         self.broken = true;
+                        self.io = None;
                     }
                     if self.rpos == self.rbuf.len() {
                         self.rbuf.clear();

@@ -124,6 +124,7 @@ pub struct Error {
     reply: Option<Reply>,
     rejected: Vec<RejectedRecipient>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    unsent: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -138,6 +139,7 @@ impl Clone for Error {
             reply: self.reply.clone(),
             rejected: self.rejected.clone(),
             source: None,
+            unsent: self.unsent,
         }
     }
 }
@@ -151,6 +153,7 @@ impl Error {
             reply: None,
             rejected: Vec::new(),
             source: None,
+            unsent: false,
         }
     }
 
@@ -176,6 +179,18 @@ impl Error {
     pub(crate) fn with_rejected(mut self, rejected: Vec<RejectedRecipient>) -> Self {
         self.rejected = rejected;
         self
+    }
+
+    /// Marks a message that never left this machine because its connection failed first.
+    pub(crate) fn unsent(mut self) -> Self {
+        self.unsent = true;
+        self
+    }
+
+    /// True when no part of the message reached the server (its connection failed before
+    /// its turn): sending it on another connection cannot deliver it twice.
+    pub fn was_not_sent(&self) -> bool {
+        self.unsent
     }
 
     pub(crate) fn at_stage(mut self, stage: Stage) -> Self {

@@ -192,37 +192,7 @@ impl Mailer {
                 self.wait_for_rate().await;
             }
             let (prepared, replies): (Vec<Prepared>, Vec<_>) = batch.into_iter().map(|j| (j.prepared, j.reply)).unzip();
-            let mut attempt = 0;
-            let results = loop {
-                attempt += 1;
-                let (mut c, reused) = match conn.take() {
-                    Some(c) if c.0.is_usable() => c,
-                    _ => match Connection::open(self.shared.config.clone()).await {
-                        Ok(c) => (c, false),
-                        Err(e) => break prepared.iter().map(|_| Err(e.clone())).collect::<Vec<_>>(),
-                    },
-                };
-                let results = c.send_batch(&prepared).await;
-                // An idle connection the server had closed fails before anything was accepted.
-                let stale = reused
-                    && attempt == 1
-                    && results.iter().all(|r| {
-                        r.as_ref().err().is_some_and(|e| {
-                            e.stage() == Stage::Mail
-                                && (matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
-                                    || e.code() == Some(421))
-                        })
-                    });
-                if stale {
-                    continue;
-                }
-                if c.is_usable() && (max_messages == 0 || c.messages_sent() < max_messages) {
-                    conn = Some((c, true));
-                } else {
-                    c.quit().await;
-                }
-                break results;
-            };
+            let results = self.send_jobs(&mut conn, &prepared).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -230,6 +200,62 @@ impl Mailer {
         if let Some((c, _)) = conn {
             self.put_back(c).await;
         }
+    }
+
+    /// Sends a batch over `conn` (opened when missing or closed). Messages that never reached
+    /// the server because their connection died first are sent again on a new connection, a
+    /// few times at most; a message whose content went out is reported, never resent.
+    async fn send_jobs(&self, conn: &mut Option<(Connection, bool)>, prepared: &[Prepared]) -> Vec<Result<SendReport>> {
+        const MAX_CONNECTIONS_PER_BATCH: usize = 4;
+        let max_messages = self.shared.config.pool.max_messages;
+        let mut results: Vec<Option<Result<SendReport>>> = prepared.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..prepared.len()).collect();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let (mut c, reused) = match conn.take() {
+                Some(c) if c.0.is_usable() => c,
+                _ => match Connection::open(self.shared.config.clone()).await {
+                    Ok(c) => (c, false),
+                    Err(e) => {
+                        for &i in &pending {
+                            results[i] = Some(Err(e.clone()));
+                        }
+                        break;
+                    }
+                },
+            };
+            let batch: Vec<&Prepared> = pending.iter().map(|&i| &prepared[i]).collect();
+            let outcome = c.send_batch(&batch).await;
+            // An idle connection the server had closed fails before anything was accepted.
+            let stale = reused
+                && attempt == 1
+                && outcome.iter().all(|r| {
+                    r.as_ref().err().is_some_and(|e| {
+                        e.stage() == Stage::Mail
+                            && (matches!(e.kind(), ErrorKind::Connection | ErrorKind::Io | ErrorKind::Timeout)
+                                || e.code() == Some(421))
+                    })
+                });
+            let last_try = attempt >= MAX_CONNECTIONS_PER_BATCH;
+            let mut again = Vec::new();
+            for (&i, r) in pending.iter().zip(outcome) {
+                match r {
+                    Err(e) if !last_try && (stale || e.was_not_sent()) => again.push(i),
+                    r => results[i] = Some(r),
+                }
+            }
+            pending = again;
+            if c.is_usable() && (max_messages == 0 || c.messages_sent() < max_messages) {
+                *conn = Some((c, true));
+            } else {
+                c.quit().await;
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Connection, Stage::Mail, "not sent"))))
+            .collect()
     }
 
     /// Connects, says hello, upgrades to TLS and authenticates as configured, then quits.

@@ -333,8 +333,10 @@ impl Message {
     /// text / html / alternative, wrapped in related for inline parts and mixed for attachments.
     /// File attachments get a placeholder body, listed in `files`.
     fn body(&self, files: &mut Vec<StreamedFile>) -> Result<Part> {
-        let text = self.text.as_ref().map(|t| SinglePart::plain(t.clone()));
-        let html = self.html.as_ref().map(|h| SinglePart::html(h.clone()));
+        // CRLF first: lettre inserts each missing CR with String::insert (quadratic: 8 MB of
+        // text took 15 s to build, which no send timeout can bound).
+        let text = self.text.as_deref().map(|t| SinglePart::plain(crlf(t)));
+        let html = self.html.as_deref().map(|h| SinglePart::html(crlf(h)));
         let mut inline = Vec::new();
         let mut attached = Vec::new();
         for a in &self.attachments {
@@ -361,6 +363,25 @@ impl Message {
         attached.splice(0..0, inline);
         Ok(wrap(MultiPart::mixed(), main, attached.into_iter()))
     }
+}
+
+/// Bare LF (and bare CR) as CRLF, in one pass.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                out.push_str("\r\n");
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 enum Part {
@@ -575,8 +596,26 @@ impl RawMessage {
         self
     }
 
+    /// Refuses a NUL byte in the header section (CR/LF cannot be told from folding here; NUL
+    /// never belongs in a header).
+    pub fn check_headers(&self) -> Result<()> {
+        let end = self
+            .bytes
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .into_iter()
+            .chain(self.bytes.windows(4).position(|w| w == b"\r\n\r\n"))
+            .min()
+            .unwrap_or(self.bytes.len());
+        if self.bytes[..end].contains(&0) {
+            return Err(Error::invalid("message headers contain a forbidden NUL character"));
+        }
+        Ok(())
+    }
+
     /// The envelope the headers imply (not yet validated for sending; may have no recipients).
     pub fn header_envelope(&self) -> Result<Envelope> {
+        self.check_headers()?;
         let fields = header_fields(&self.bytes);
         let get_all = |name: &str| -> Vec<&str> {
             fields
@@ -620,6 +659,7 @@ impl RawMessage {
     }
 
     pub fn prepare(&self) -> Result<Prepared> {
+        self.check_headers()?;
         let envelope = match &self.envelope {
             Some(e) => e.to_wire()?,
             None => self.header_envelope()?.to_wire()?,
@@ -740,6 +780,19 @@ mod tests {
         let mut m = base.clone();
         m.attachments.push(Attachment::path("/nonexistent/file.pdf"));
         assert!(m.build().unwrap_err().to_string().contains("/nonexistent/file.pdf"));
+    }
+
+    #[test]
+    fn raw_nul_in_headers_refused() {
+        let raw =
+            RawMessage::new(b"From: a@example.com\r\nTo: b@example.com\r\nSubject: x\0y\r\n\r\nbody\0\r\n".to_vec());
+        assert_eq!(raw.prepare().unwrap_err().kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(
+            raw.header_envelope().unwrap_err().kind(),
+            crate::ErrorKind::InvalidInput
+        );
+        let ok = RawMessage::new(b"From: a@example.com\r\nTo: b@example.com\r\n\r\nbody\0\r\n".to_vec());
+        ok.prepare().unwrap();
     }
 
     #[test]
