@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test setup lint test-rust python test-python node test-node php test-php php-install bench dist clean
+.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench fuzz dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -8,6 +8,11 @@ demo:            ## send the examples through the embedded local server, show wh
 	scripts/demo.sh
 
 test: setup lint test-rust test-python test-node test-php   ## install what is missing, then run every suite
+
+check:           ## fmt, clippy and the core's unit + scripted-server protocol tests: no servers, no root
+	cargo fmt --all -- --check
+	cargo clippy -p polymailer --all-targets -- -D warnings
+	cargo test -p polymailer --lib --test protocol
 
 setup:           ## Debian packages, .venv, test CA (idempotent)
 	scripts/setup.sh
@@ -52,6 +57,9 @@ php-install: php ## copy the extension into PHP's extension dir and enable it fo
 
 bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh
+
+fuzz:            ## cargo-fuzz each parser/encoder for FUZZ_SECONDS (default 60); not part of make test
+	scripts/fuzz.sh
 
 dist: setup node php ## the Python wheel, the npm package and polymailer.so in dist/
 	.venv/bin/maturin build --release -q -m bindings-python/Cargo.toml -o dist

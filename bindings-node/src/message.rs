@@ -159,17 +159,7 @@ impl TryFrom<MailInput> for Outgoing {
             envelope,
             ..Default::default()
         };
-        m.priority = match mail.priority.as_deref() {
-            None => None,
-            Some("high") => Some(Priority::High),
-            Some("normal") => Some(Priority::Normal),
-            Some("low") => Some(Priority::Low),
-            Some(p) => {
-                return Err(Error::invalid(format!(
-                    "priority must be high, normal or low, not {p:?}"
-                )))
-            }
-        };
+        m.priority = mail.priority.as_deref().map(str::parse::<Priority>).transpose()?;
         for a in mail.attachments.unwrap_or_default() {
             let content = match (a.content, a.path) {
                 (Some(c), _) => Content::Bytes(c.to_vec()),

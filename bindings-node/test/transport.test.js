@@ -71,6 +71,35 @@ test('Promise form, cc/bcc, envelope and Bcc hidden', async () => {
   assert.equal(header(got.data, 'Reply-To'), 'replies@example.com');
 });
 
+test('envelope values are checked as given: no substituted sender or recipient, nothing sent', async () => {
+  const srv = await capture();
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  const base = { from: 'a@example.com', to: 'b@example.com', subject: 'x', text: 'x' };
+  const smuggle = 'victim@example.com>\r\n.\r\nMAIL FROM:<smuggle@evil.example>\r\nRCPT TO:<evil@evil.example';
+  const bad = [
+    { envelope: { from: smuggle, to: 'b@example.com' } },
+    { envelope: { from: 'a@example.com', to: smuggle } },
+    { envelope: { from: 'victim@example.com> <smuggle@evil.example>', to: 'b@example.com' } },
+    { envelope: { from: 'a@example.com', to: ['b@example.com> <smuggle@evil.example>'] } },
+    { envelope: { from: 'a@example.com\0', to: 'b@example.com' } },
+    { from: '<a@example.com> , <c@example.com>' },
+  ];
+  for (const extra of bad) {
+    await assert.rejects(t.sendMail({ ...base, ...extra }), (err) => {
+      assert.ok(['EENVELOPE', 'EMESSAGE'].includes(err.code), `${err.code} ${err.message}`);
+      assert.equal(err.kind, 'invalid_input', err.message);
+      return true;
+    });
+  }
+  assert.equal((await srv.waitFor(0)).length, 0);
+  // Quoted display names with commas survive in envelope.to.
+  const info = await t.sendMail({ ...base, envelope: { from: 'Ann <a@example.com>', to: '"Doe, J" <j@example.com>, k@example.com' } });
+  assert.deepEqual(info.envelope, { from: 'a@example.com', to: ['j@example.com', 'k@example.com'] });
+  const [got] = await srv.waitFor(1);
+  assert.deepEqual(got.meta.rcpt_tos, ['j@example.com', 'k@example.com']);
+  assert.equal(got.meta.mail_from, 'a@example.com');
+});
+
 test('html, attachments and an inline cid image arrive intact', async () => {
   const srv = await capture();
   const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });

@@ -210,10 +210,21 @@ enum Kind {
 
 impl PHPMailer {
     /// Records the error; throws in exception mode, else returns `Ok(false)`.
+    /// For the caller's input (addresses, headers, options): kind `invalid_input`.
     pub(crate) fn fail(&mut self, message: &str) -> PhpResult<bool> {
+        let facts = errors::Facts {
+            kind: polymailer::ErrorKind::InvalidInput.as_str(),
+            code: None,
+            enhanced: None,
+        };
+        self.fail_with(message, Some(facts))
+    }
+
+    /// `fail` for an engine error: the exception also carries its kind and SMTP codes.
+    pub(crate) fn fail_with(&mut self, message: &str, facts: Option<errors::Facts>) -> PhpResult<bool> {
         self.error_info = Value::str(message);
         if self.exceptions {
-            Err(errors::exception(message))
+            Err(errors::exception_with(message, facts.as_ref()))
         } else {
             Ok(false)
         }
@@ -637,7 +648,7 @@ impl PHPMailer {
             Ok(m) => m,
             Err(e) => {
                 let msg = errors::phpmailer_message(&e, &prepared.envelope.from.clone().unwrap_or_default());
-                return self.fail(&msg);
+                return self.fail_with(&msg, Some(errors::Facts::of(&e)));
             }
         };
         let sender = prepared.envelope.from.clone().unwrap_or_default();
@@ -652,12 +663,13 @@ impl PHPMailer {
                     Ok(true)
                 } else {
                     // As PHPMailer: delivered to the others, then reported as an error.
-                    self.fail(&errors::recipients_failed(&report.rejected))
+                    let facts = errors::Facts::rejected(&report.rejected);
+                    self.fail_with(&errors::recipients_failed(&report.rejected), Some(facts))
                 }
             }
             Err(e) => {
                 let msg = errors::phpmailer_message(&e, &sender);
-                self.fail(&msg)
+                self.fail_with(&msg, Some(errors::Facts::of(&e)))
             }
         }
     }
@@ -698,7 +710,7 @@ impl PHPMailer {
             Err(e) => {
                 self.close_transport();
                 let msg = errors::phpmailer_message(&e, "");
-                self.fail(&msg)
+                self.fail_with(&msg, Some(errors::Facts::of(&e)))
             }
         }
     }

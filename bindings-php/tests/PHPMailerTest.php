@@ -168,6 +168,46 @@ final class PHPMailerTest extends TestCase
         $this->assertStringContainsString('The following recipients failed', $quiet->ErrorInfo);
     }
 
+    /** Every server refusal carries its SMTP code and stage, in ErrorInfo and on the exception. */
+    public function testRefusalsCarryTheirSmtpCodes(): void
+    {
+        $cases = [
+            [['-f', 'mail'], 5, 'sender_refused', 'MAIL FROM'],
+            [['-r', 'mail'], 4, 'sender_refused', 'MAIL FROM'],
+            [['-f', 'rcpt'], 5, 'recipients_refused', 'RCPT TO'],
+            [['-r', 'rcpt'], 4, 'recipients_refused', 'RCPT TO'],
+            [['-f', 'data'], 5, 'data_refused', 'DATA'],
+            [['-r', 'data'], 4, 'data_refused', 'DATA'],
+            [['-f', '.'], 5, 'data_refused', 'DATA END'],
+            [['-r', '.'], 4, 'data_refused', 'DATA END'],
+            [['-Q', 'mail'], 4, 'sender_refused', 'MAIL FROM'],
+            [['-Q', 'ehlo'], 4, 'connection', null],
+        ];
+        foreach ($cases as [$args, $class, $kind, $command]) {
+            $label = implode(' ', $args);
+            $srv = $this->sink(...$args);
+            $mail = $this->plain($srv->port);
+            try {
+                $mail->send();
+                $this->fail("$label: no exception");
+            } catch (Exception $e) {
+                $this->assertSame($kind, $e->kind, "$label: {$e->getMessage()}");
+                $this->assertIsInt($e->smtpCode, "$label: {$e->getMessage()}");
+                $this->assertSame($class, intdiv($e->smtpCode, 100), $label);
+                $this->assertStringContainsString("SMTP code: {$e->smtpCode}", $mail->ErrorInfo, $label);
+                if ($e->smtpCodeEx !== null) {
+                    $this->assertStringContainsString("Additional SMTP info: {$e->smtpCodeEx}", $mail->ErrorInfo, $label);
+                }
+                if ($command !== null) {
+                    $this->assertStringContainsString("SMTP server error: $command command failed", $mail->ErrorInfo, $label);
+                }
+            }
+            $quiet = $this->plain($srv->port, false);
+            $this->assertFalse($quiet->send(), $label);
+            $this->assertMatchesRegularExpression('/SMTP code: [45]\d\d/', $quiet->ErrorInfo, $label);
+        }
+    }
+
     public function testKeepAliveSends500OverOneConnection(): void
     {
         $srv = $this->capture();

@@ -120,17 +120,10 @@ impl PyMessage {
             date: date.map(|d| UNIX_EPOCH + Duration::from_secs_f64(d.max(0.0))),
             ..Default::default()
         };
-        m.priority = match priority.map(str::to_ascii_lowercase).as_deref() {
-            None => None,
-            Some("high") => Some(Priority::High),
-            Some("normal") => Some(Priority::Normal),
-            Some("low") => Some(Priority::Low),
-            Some(p) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "priority must be high, normal or low, not {p:?}"
-                )))
-            }
-        };
+        m.priority = priority
+            .map(str::parse::<Priority>)
+            .transpose()
+            .map_err(|e| err(py, e))?;
         if let Some(list) = attachments {
             for item in list.iter() {
                 m.attachments.push(attachment(&item)?);

@@ -175,6 +175,40 @@ def test_invalid_input_is_value_error_before_connecting(capture):
     assert srv.messages() == []
 
 
+def test_envelope_values_checked_as_given_and_nul_headers_refused(capture):
+    srv = capture()
+    smuggle = "victim@example.com>\r\n.\r\nMAIL FROM:<smuggle@evil.example>\r\nRCPT TO:<evil@evil.example"
+    with smtplib.SMTP("127.0.0.1", srv.port) as server:
+        for from_addr, to_addr in [
+            (smuggle, "b@example.com"),
+            ("a@example.com", smuggle),
+            ("victim@example.com> <smuggle@evil.example>", "b@example.com"),
+            ("a@example.com", "b@example.com> <smuggle@evil.example>"),
+            ("a@example.com\0", "b@example.com"),
+        ]:
+            with pytest.raises(ValueError) as exc:
+                server.sendmail(from_addr, [to_addr], b"Subject: x\r\n\r\nx\r\n")
+            assert exc.value.kind == "invalid_input"
+        for name in ("Subject", "X-Custom"):
+            msg = email.message.Message()
+            msg["From"] = "a@example.com"
+            msg["To"] = "b@example.com"
+            msg[name] = "before\0after"
+            msg.set_payload("x")
+            with pytest.raises(ValueError) as exc:
+                server.send_message(msg)
+            assert exc.value.kind == "invalid_input"
+        assert srv.wait_for(0) == []
+        # The stdlib's quoteaddr forms: a display name and the null sender.
+        assert server.sendmail("Ann <a@example.com>", ["<b@example.com>"], b"Subject: x\r\n\r\nx\r\n") == {}
+        assert server.sendmail("<>", ["b@example.com"], b"Subject: y\r\n\r\ny\r\n") == {}
+    got = srv.wait_for(2)
+    assert [(g["meta"]["mail_from"], g["meta"]["rcpt_tos"]) for g in got] == [
+        ("a@example.com", ["b@example.com"]),
+        ("<>", ["b@example.com"]),
+    ]
+
+
 def test_esmtp_features_and_low_level_commands(capture):
     srv = capture("--user", "u:p", "--size", "12345")
     with smtplib.SMTP("127.0.0.1", srv.port) as server:
@@ -230,3 +264,39 @@ def test_send_message_resent_and_explicit_envelope(capture):
     assert got[0]["meta"]["rcpt_tos"] == ["second@example.com", "secret@example.com"]
     assert b"secret@" not in got[0]["data"]
     assert (got[1]["meta"]["mail_from"], got[1]["meta"]["rcpt_tos"]) == ("env@example.com", ["third@example.com"])
+
+
+@pytest.fixture
+def self_signed_leaf(tmp_path):
+    """A self-signed CA:FALSE certificate for localhost (the shape of Debian's snakeoil)."""
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext", "basicConstraints=critical,CA:FALSE",
+            "-addext", "extendedKeyUsage=serverAuth",
+            "-keyout", str(tmp_path / "server.key"), "-out", str(tmp_path / "server.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return tmp_path
+
+
+def test_self_signed_leaf_in_cafile_is_trusted_as_the_stdlib_trusts_it(capture, self_signed_leaf):
+    srv = capture("--starttls", "--certs", str(self_signed_leaf))
+    cafile = str(self_signed_leaf / "server.pem")
+    context = ssl.create_default_context(cafile=cafile)
+    assert context.get_ca_certs() == []  # why the context's CA list alone is not enough
+    with std.SMTP("localhost", srv.port) as server:
+        server.starttls(context=ssl.create_default_context(cafile=cafile))
+    for ctx in (context, ssl.create_default_context(cadata=open(cafile).read())):
+        with smtplib.SMTP("localhost", srv.port) as server:
+            server.starttls(context=ctx)
+            assert server.sendmail("a@example.com", ["b@example.com"], b"Subject: t\r\n\r\nx\r\n") == {}
+    assert all(g["meta"]["tls"] for g in srv.wait_for(2))
+    # Another certificate in the context: still refused.
+    with smtplib.SMTP("localhost", srv.port) as server:
+        with pytest.raises(ssl.SSLError):
+            server.starttls(context=ssl.create_default_context())

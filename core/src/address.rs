@@ -318,6 +318,10 @@ fn parse_one(item: &str) -> Result<Mailbox> {
 /// value as given: CR/LF/NUL and stray angle brackets are refused, never reduced to a part of
 /// the value. An empty value or `<>` is the null sender (`None`).
 pub fn envelope_address(field: &str, input: &str) -> Result<Option<String>> {
+    envelope_address_at(field, input).map_err(|e| e.at_stage(crate::error::Stage::Envelope))
+}
+
+fn envelope_address_at(field: &str, input: &str) -> Result<Option<String>> {
     check_no_control(field, input)?;
     let trimmed = input.trim();
     if trimmed.is_empty() || trimmed == "<>" {
@@ -337,9 +341,10 @@ pub fn envelope_address(field: &str, input: &str) -> Result<Option<String>> {
 pub fn envelope_recipients(field: &str, inputs: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for input in inputs {
-        check_no_control(field, input)?;
-        let list = parse_list(input).map_err(|e| Error::invalid(format!("{field}: {}", e.message())))?;
-        out.extend(list.into_iter().map(|m| m.address));
+        check_no_control(field, input)
+            .and_then(|_| parse_list(input).map_err(|e| Error::invalid(format!("{field}: {}", e.message()))))
+            .map(|list| out.extend(list.into_iter().map(|m| m.address)))
+            .map_err(|e| e.at_stage(crate::error::Stage::Envelope))?;
     }
     Ok(out)
 }

@@ -69,6 +69,22 @@ pub enum Priority {
     Low,
 }
 
+/// `"high"`, `"normal"` or `"low"`, in any case (Nodemailer's and the Python API's words).
+impl std::str::FromStr for Priority {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Priority> {
+        match s.to_ascii_lowercase().as_str() {
+            "high" => Ok(Priority::High),
+            "normal" => Ok(Priority::Normal),
+            "low" => Ok(Priority::Low),
+            _ => Err(Error::invalid(format!(
+                "priority must be high, normal or low, not {s:?}"
+            ))),
+        }
+    }
+}
+
 /// SMTP envelope: MAIL FROM (`None` is the null sender `<>`), RCPT TO, and extension
 /// parameters (e.g. `RET=HDRS`, `NOTIFY=SUCCESS`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

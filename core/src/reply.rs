@@ -77,9 +77,9 @@ impl fmt::Display for Reply {
     }
 }
 
-/// Outcome of trying to parse a reply from the start of a buffer.
+/// Outcome of trying to parse a reply from the start of a buffer ([`parse`]).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Parsed {
+pub enum Parsed {
     /// A full reply and how many bytes it used.
     Complete(Reply, usize),
     /// More bytes are needed.
@@ -92,7 +92,7 @@ pub(crate) enum Parsed {
 const MAX_LINE: usize = 8 * 1024;
 const MAX_LINES: usize = 1024;
 
-pub(crate) fn parse(buf: &[u8]) -> Parsed {
+pub fn parse(buf: &[u8]) -> Parsed {
     let mut pos = 0;
     let mut code: Option<u16> = None;
     let mut lines = Vec::new();

@@ -43,6 +43,11 @@ async function captureServer(args = []) {
     outdir,
     messages,
     async waitFor(n, timeoutMs = 10000) {
+      // n = 0 ("nothing arrives") waits a settle time, so a late delivery is still seen.
+      if (n === 0) {
+        await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 1000)));
+        return messages();
+      }
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const got = messages();

@@ -14,7 +14,7 @@ Native API for new code::
 
 import asyncio as _asyncio
 
-from . import _native
+from . import _native, _tls  # noqa: F401  (_tls records what SSLContexts are told to trust)
 from ._native import Message, SendReport
 from .errors import InvalidInputError
 

@@ -164,7 +164,12 @@ impl Server {
     }
 
     /// Waits until `n` messages arrived (the capture server writes them after replying).
+    /// `n = 0` ("nothing arrives") waits a settle time, so a late delivery is still seen.
     pub fn wait_for(&self, n: usize) -> Vec<Captured> {
+        if n == 0 {
+            std::thread::sleep(Duration::from_secs(1));
+            return self.messages();
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let got = self.messages();
