@@ -348,6 +348,39 @@ fn send_many_bounds_open_connections() {
     assert!(m.idle_connections() <= 4);
 }
 
+/// A 421 fails the message it answered and nothing else: messages queued behind it on the
+/// dying connection go out on a new one, each exactly once.
+#[test]
+fn a_421_fails_only_the_message_it_answered() {
+    for pipelining in [true, false] {
+        let mut args = vec!["--close-every", "25"];
+        if pipelining {
+            args.push("--pipelining");
+        }
+        let server = Server::capture(&args);
+        let mut config = server.config();
+        config.pool.max_connections = 4;
+        let m = mailer(config);
+        let total = 300;
+        let msgs: Vec<Message> = (0..total).map(|i| simple_message(&format!("m{i}"))).collect();
+        let reports = m.send_many_blocking(msgs);
+        let failed: Vec<_> = reports.iter().filter_map(|r| r.as_ref().err()).collect();
+        let delivered = reports.len() - failed.len();
+        for e in &failed {
+            assert_eq!(e.code(), Some(421), "pipelining={pipelining}: {e}");
+            assert!(!e.was_not_sent(), "{e}");
+        }
+        // Each 421 answers one MAIL: at most one failure per 25 MAIL commands (fewer when a
+        // 421 met the first MAIL on a reused connection, which is resent like an idle close).
+        assert!(failed.len() <= total / 24 + 1, "{} failed", failed.len());
+        let got = server.wait_for(delivered);
+        assert_eq!(got.len(), delivered, "pipelining={pipelining}");
+        assert_eq!(distinct_subjects(&got), delivered, "each message exactly once");
+        let sessions: std::collections::HashSet<_> = got.iter().map(|g| g.meta["session"].to_string()).collect();
+        assert!(sessions.len() > 4, "the server's 421s closed connections: {} sessions", sessions.len());
+    }
+}
+
 #[test]
 fn stale_pooled_connection_is_replaced() {
     // smtp-sink -t 1 drops a connection idle for a second; the pool must reconnect once.

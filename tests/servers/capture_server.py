@@ -7,9 +7,11 @@ NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). 
 
     capture_server.py --outdir DIR [--port 0] [--starttls|--implicit-tls] --certs DIR
                       [--user NAME:PASS ...] [--require-auth] [--refuse ADDR ...] [--size N] [--pipelining]
+                      [--close-every N]   (every Nth MAIL, counted across sessions: 421 and close)
 """
 
 import argparse
+import asyncio
 import base64
 import json
 import logging
@@ -28,8 +30,10 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 
 class Capture:
-    def __init__(self, outdir, refuse, users, pipelining=False):
+    def __init__(self, outdir, refuse, users, pipelining=False, close_every=0):
         self.pipelining = pipelining
+        self.close_every = close_every
+        self.mails = 0
         self.outdir = outdir
         self.refuse = {a.lower() for a in refuse}
         self.users = users
@@ -42,6 +46,18 @@ class Capture:
             # aiosmtpd reads pipelined commands one at a time; announcing it is enough.
             responses.insert(1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            self.mails += 1
+            closing = self.close_every and self.mails % self.close_every == 0
+        if closing:
+            # The reply is flushed before the transport closes.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service shutting down, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -103,6 +119,7 @@ def main():
     ap.add_argument("--refuse", action="append", default=[])
     ap.add_argument("--pipelining", action="store_true", help="announce PIPELINING")
     ap.add_argument("--size", type=int, default=33554432, help="SIZE limit announced and enforced")
+    ap.add_argument("--close-every", type=int, default=0, help="421 and close at every Nth MAIL")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
 
@@ -119,7 +136,7 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(os.path.join(args.certs, "server.pem"), os.path.join(args.certs, "server.key"))
     users = dict(u.split(":", 1) for u in args.user)
-    handler = Capture(args.outdir, args.refuse, users, args.pipelining)
+    handler = Capture(args.outdir, args.refuse, users, args.pipelining, args.close_every)
     kwargs = dict(
         authenticator=handler.authenticator if users else None,
         auth_required=args.require_auth,
