@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench fuzz dist clean
+.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench soak fuzz dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -57,6 +57,9 @@ php-install: php ## copy the extension into PHP's extension dir and enable it fo
 
 bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh
+
+soak: setup     ## 200,000 messages per language (RSS start/peak/end); 2,500 concurrent file sends
+	scripts/soak.sh
 
 fuzz:            ## cargo-fuzz each parser/encoder for FUZZ_SECONDS (default 60); not part of make test
 	scripts/fuzz.sh

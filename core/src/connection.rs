@@ -1188,13 +1188,21 @@ fn chunk_boundary(bytes: &[u8], max: usize) -> usize {
 #[derive(Default)]
 pub struct DataEncoder {
     mid_line: bool,
+    /// The last chunk ended with CR: a LF starting the next one belongs to that line end.
+    after_cr: bool,
 }
 
 impl DataEncoder {
-    /// Encodes one chunk; a chunk must not end between the CR and the LF of a pair.
+    /// Encodes one chunk; chunks may be cut anywhere, even between the CR and LF of a pair.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         out.reserve(bytes.len() + bytes.len() / 64 + 5);
         let mut i = 0;
+        if self.after_cr && !bytes.is_empty() {
+            self.after_cr = false;
+            if bytes[0] == b'\n' {
+                i = 1;
+            }
+        }
         while i < bytes.len() {
             if !self.mid_line && bytes[i] == b'.' {
                 out.push(b'.');
@@ -1209,11 +1217,9 @@ impl DataEncoder {
                 Some(p) => {
                     out.extend_from_slice(&rest[..p]);
                     out.extend_from_slice(b"\r\n");
-                    i += p + if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
-                        2
-                    } else {
-                        1
-                    };
+                    let crlf = rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n');
+                    self.after_cr = rest[p] == b'\r' && p + 1 == rest.len();
+                    i += p + if crlf { 2 } else { 1 };
                     self.mid_line = false;
                 }
             }
@@ -1226,6 +1232,7 @@ impl DataEncoder {
         }
         out.extend_from_slice(b".\r\n");
         self.mid_line = false;
+        self.after_cr = false;
     }
 }
 
@@ -1272,6 +1279,23 @@ mod tests {
             e.push(rest, &mut out);
             e.finish(&mut out);
             assert_eq!(out, whole, "chunk size {max}");
+        }
+    }
+
+    /// Found by `make fuzz` (dot_stuffing): empty content, and chunks cut inside a CRLF.
+    #[test]
+    fn empty_content_and_any_chunk_cut() {
+        assert_eq!(enc(b""), b".\r\n");
+        let input = b"a\r\n.b\r\r\n\r\nc\r";
+        let whole = enc(input);
+        for cut in 1..input.len() {
+            let mut out = Vec::new();
+            let mut e = super::DataEncoder::default();
+            for part in input.chunks(cut) {
+                e.push(part, &mut out);
+            }
+            e.finish(&mut out);
+            assert_eq!(out, whole, "chunks of {cut}");
         }
     }
 }
