@@ -12,7 +12,7 @@ test: setup lint test-rust test-python test-node test-php   ## install what is m
 check:           ## fmt, clippy and the core's unit + scripted-server protocol tests: no servers, no root
 	cargo fmt --all -- --check
 	cargo clippy -p polymailer --all-targets -- -D warnings
-	cargo test -p polymailer --lib --test protocol
+	cargo test -p polymailer --lib --test protocol --test memory
 
 setup:           ## Debian packages, .venv, test CA (idempotent)
 	scripts/setup.sh

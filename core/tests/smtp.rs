@@ -377,7 +377,11 @@ fn a_421_fails_only_the_message_it_answered() {
         assert_eq!(got.len(), delivered, "pipelining={pipelining}");
         assert_eq!(distinct_subjects(&got), delivered, "each message exactly once");
         let sessions: std::collections::HashSet<_> = got.iter().map(|g| g.meta["session"].to_string()).collect();
-        assert!(sessions.len() > 4, "the server's 421s closed connections: {} sessions", sessions.len());
+        assert!(
+            sessions.len() > 4,
+            "the server's 421s closed connections: {} sessions",
+            sessions.len()
+        );
     }
 }
 

@@ -1,0 +1,424 @@
+//! Mail transactions: MAIL, RCPT, DATA and the content, pipelined when the server offers it,
+//! with per-recipient outcomes; several messages per round trip in a batch.
+
+use std::time::{Duration, Instant};
+
+use super::codec::{chunk_boundary, DataEncoder, DATA_CHUNK};
+use super::{not_sent, refused, Connection, SendReport};
+use crate::address;
+use crate::error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
+use crate::message::Prepared;
+use crate::payload::Payload;
+use crate::reply::Reply;
+use crate::transcript::Direction;
+
+impl Connection {
+    /// Sends one message: MAIL, RCPT per recipient, DATA, the content. Some recipients refused
+    /// is a success that lists them; all refused is `RecipientsRefused`. A refused transaction
+    /// is reset so the connection stays usable.
+    pub async fn send(&mut self, message: &Prepared) -> Result<SendReport> {
+        let result = self.transaction(message).await;
+        self.last_used = Instant::now();
+        if let Err(e) = &result {
+            if self.is_usable() && e.stage() != Stage::Message && e.kind() != ErrorKind::InvalidInput {
+                // Best effort: the error the caller sees is the original one.
+                let _ = self.rset().await;
+            }
+        }
+        result
+    }
+
+    /// Sends several messages over this connection. With PIPELINING, each message's content
+    /// and final dot go out in one write with the next message's MAIL, RCPT and DATA (RFC 2920
+    /// allows content first in a group and DATA last), so a message costs one round trip.
+    /// One result per message, in order; without PIPELINING this is `send` per message.
+    pub async fn send_batch(&mut self, messages: &[&Prepared]) -> Vec<Result<SendReport>> {
+        if self.is_usable() && !self.has_said_hello() {
+            if let Err(e) = self.hello().await {
+                return messages.iter().map(|_| Err(not_sent(&e))).collect();
+            }
+        }
+        if messages.len() < 2 || !self.is_usable() || !self.extensions().pipelining() {
+            let mut out = Vec::with_capacity(messages.len());
+            for m in messages {
+                out.push(self.send(m).await);
+            }
+            return out;
+        }
+        let mut results: Vec<Option<Result<SendReport>>> = messages.iter().map(|_| None).collect();
+        let mut order = Vec::with_capacity(messages.len());
+        let mut commands = Vec::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            match self.envelope_commands(m) {
+                Ok(c) => {
+                    order.push(i);
+                    commands.push(c);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let outcome = self.pipeline(messages, &order, &commands, &mut results).await;
+        self.last_used = Instant::now();
+        let abort = outcome.err();
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(match &abort {
+                        Some(e) => not_sent(e),
+                        None => Error::new(ErrorKind::Connection, Stage::Mail, "not sent"),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The pipelined batch; an `Err` means the connection failed and unsent messages get it.
+    pub(super) async fn pipeline(
+        &mut self,
+        messages: &[&Prepared],
+        order: &[usize],
+        commands: &[(String, String)],
+        results: &mut [Option<Result<SendReport>>],
+    ) -> Result<()> {
+        let t = self.config.timeouts.command;
+        let td = self.config.timeouts.data;
+        let queue_envelope = |conn: &mut Self, j: usize| {
+            let (mail, suffix) = &commands[j];
+            conn.queue(mail);
+            for r in &messages[order[j]].envelope.to {
+                conn.queue(&format!("RCPT TO:<{r}>{suffix}"));
+            }
+            conn.queue("DATA");
+        };
+        let Some(_) = order.first() else { return Ok(()) };
+        queue_envelope(self, 0);
+        self.flush(Stage::Mail, t).await?;
+        for j in 0..order.len() {
+            let i = order[j];
+            let message = &messages[i];
+            let env = &message.envelope;
+            let mail_reply = self.read_reply(Stage::Mail, t).await?;
+            if mail_reply.code == 421 {
+                results[i] = Some(Err(Error::from_reply(
+                    ErrorKind::SenderRefused,
+                    Stage::Mail,
+                    mail_reply,
+                )));
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Mail,
+                    "the server closed the connection (421)",
+                ));
+            }
+            let mut accepted = Vec::new();
+            let mut rejected = Vec::new();
+            for r in &env.to {
+                let reply = self.read_reply(Stage::Rcpt, t).await?;
+                if reply.code == 421 {
+                    results[i] = Some(Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply)));
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Rcpt,
+                        "the server closed the connection (421)",
+                    ));
+                }
+                if reply.is_positive() {
+                    accepted.push(r.clone());
+                } else {
+                    rejected.push(RejectedRecipient::from_reply(r, &reply));
+                }
+            }
+            let data_reply = self.read_reply(Stage::Data, t).await?;
+            if data_reply.code == 421 {
+                results[i] = Some(Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply)));
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Data,
+                    "the server closed the connection (421)",
+                ));
+            }
+            let started = data_reply.code == 354;
+            let content = started && mail_reply.is_positive() && !accepted.is_empty();
+            // A transaction left open (MAIL accepted, DATA refused) is reset before the next.
+            let reset = !started && mail_reply.is_positive();
+            if content {
+                if let Some(hook) = &self.config.transcript {
+                    hook(Direction::Data, &message.content.summary());
+                }
+                if let Err(e) = self.queue_content(&message.content, td).await {
+                    if e.kind() != ErrorKind::InvalidInput {
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
+                        return Err(e);
+                    }
+                    // An attachment became unreadable: the connection was dropped mid-DATA.
+                    results[i] = Some(Err(e.with_rejected(rejected)));
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Message,
+                        "the connection was closed: another message's attachment could not be read",
+                    ));
+                }
+            } else if started {
+                self.queue(".");
+            }
+            if reset {
+                self.queue("RSET");
+            }
+            let more = j + 1 < order.len();
+            if more {
+                queue_envelope(self, j + 1);
+            }
+            if started || reset || more {
+                if let Err(e) = self.flush(if started { Stage::Message } else { Stage::Mail }, td).await {
+                    if content {
+                        // Part of the content (perhaps the dot) may be out: reported, not resent.
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
+                    }
+                    return Err(e);
+                }
+            }
+            let outcome = if started {
+                // After the final dot the message's fate is unknown: reported, never resent.
+                let dot = match self.read_reply(Stage::Message, td).await {
+                    Ok(dot) => dot,
+                    Err(e) => {
+                        results[i] = Some(Err(e.clone().with_rejected(rejected)));
+                        return Err(e);
+                    }
+                };
+                let closing = dot.code == 421;
+                let r = if content && dot.is_positive() {
+                    self.messages_sent += 1;
+                    Ok(SendReport {
+                        message_id: message.message_id.clone(),
+                        envelope: env.clone(),
+                        accepted,
+                        rejected,
+                        response: dot,
+                    })
+                } else if content {
+                    Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, dot).with_rejected(rejected))
+                } else {
+                    Err(refused(mail_reply, rejected))
+                };
+                if closing {
+                    results[i] = Some(r);
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Message,
+                        "the server closed the connection (421)",
+                    ));
+                }
+                r
+            } else if !mail_reply.is_positive() {
+                Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply))
+            } else if accepted.is_empty() {
+                Err(refused(mail_reply, rejected))
+            } else {
+                Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected))
+            };
+            results[i] = Some(outcome);
+            if reset {
+                self.read_reply(Stage::Command, t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The MAIL line and the RCPT parameter suffix for a message; refuses what the server
+    /// cannot take (over SIZE, SMTPUTF8 not offered) before anything is sent.
+    pub(super) fn envelope_commands(&self, message: &Prepared) -> Result<(String, String)> {
+        let env = &message.envelope;
+        let ext = self.extensions();
+        message.content.check_files()?;
+        if let Some(max) = ext.max_size() {
+            if message.content.len() > max {
+                return Err(Error::new(
+                    ErrorKind::MessageTooLarge,
+                    Stage::Mail,
+                    format!(
+                        "message is {} bytes; the server accepts at most {max}",
+                        message.content.len()
+                    ),
+                ));
+            }
+        }
+        let utf8 = env.from.as_deref().is_some_and(address::needs_smtputf8)
+            || env.to.iter().any(|a| address::needs_smtputf8(a));
+        if utf8 && !ext.smtputf8() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                Stage::Mail,
+                "an address needs SMTPUTF8, which the server does not offer",
+            ));
+        }
+        let mut mail = format!("MAIL FROM:<{}>", env.from.as_deref().unwrap_or(""));
+        let keyword = |p: &str| p.split('=').next().unwrap_or("").to_ascii_uppercase();
+        let dsn = env.dsn.as_ref().filter(|_| ext.dsn());
+        let mail_params: Vec<&String> = env
+            .mail_params
+            .iter()
+            .chain(dsn.iter().flat_map(|d| &d.mail_params))
+            .collect();
+        let given: Vec<String> = mail_params.iter().map(|p| keyword(p)).collect();
+        let mut auto = Vec::new();
+        if ext.has("SIZE") {
+            auto.push(format!("SIZE={}", message.content.len()));
+        }
+        if ext.eight_bit_mime() && !message.content.is_ascii() {
+            auto.push("BODY=8BITMIME".to_string());
+        }
+        if utf8 {
+            auto.push("SMTPUTF8".to_string());
+        }
+        // The caller's parameters win over the ones added here.
+        for p in auto.iter().filter(|p| !given.contains(&keyword(p))).chain(mail_params) {
+            mail.push(' ');
+            mail.push_str(p);
+        }
+        let rcpt_suffix: String = env
+            .rcpt_params
+            .iter()
+            .chain(dsn.iter().flat_map(|d| &d.rcpt_params))
+            .map(|p| format!(" {p}"))
+            .collect();
+        Ok((mail, rcpt_suffix))
+    }
+
+    pub(super) async fn transaction(&mut self, message: &Prepared) -> Result<SendReport> {
+        if !self.is_usable() {
+            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed").unsent());
+        }
+        if !self.has_said_hello() {
+            self.hello().await?;
+        }
+        let env = &message.envelope;
+        let ext = self.extensions().clone();
+        let (mail, rcpt_suffix) = self.envelope_commands(message)?;
+        let t = self.config.timeouts.command;
+
+        if ext.pipelining() {
+            // One message is a batch of one: the pipelined path lives in `pipeline`.
+            let mut result = [None];
+            let aborted = self
+                .pipeline(&[message], &[0], &[(mail, rcpt_suffix)], &mut result)
+                .await;
+            let [result] = result;
+            return match (result, aborted) {
+                (Some(r), _) => r,
+                (None, Err(e)) => Err(e),
+                (None, Ok(())) => Err(Error::new(ErrorKind::Protocol, Stage::Mail, "no outcome")),
+            };
+        }
+        self.queue(&mail);
+        self.flush(Stage::Mail, t).await?;
+        let mail_reply = self.read_reply(Stage::Mail, t).await?;
+        if !mail_reply.is_positive() {
+            return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply));
+        }
+        let mut accepted = Vec::with_capacity(env.to.len());
+        let mut rejected = Vec::new();
+        for r in &env.to {
+            self.queue(&format!("RCPT TO:<{r}>{rcpt_suffix}"));
+            self.flush(Stage::Rcpt, t).await?;
+            let reply = self.read_reply(Stage::Rcpt, t).await?;
+            if reply.code == 421 {
+                return Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply).with_rejected(rejected));
+            }
+            if reply.is_positive() {
+                accepted.push(r.clone());
+            } else {
+                rejected.push(RejectedRecipient::from_reply(r, &reply));
+            }
+        }
+        if accepted.is_empty() {
+            return Err(refused(mail_reply, rejected));
+        }
+        self.queue("DATA");
+        self.flush(Stage::Data, t).await?;
+        let data_reply = self.read_reply(Stage::Data, t).await?;
+        if data_reply.code != 354 {
+            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected));
+        }
+
+        if let Some(hook) = &self.config.transcript {
+            hook(Direction::Data, &message.content.summary());
+        }
+        let td = self.config.timeouts.data;
+        self.queue_content(&message.content, td).await?;
+        let response = self.finish_data(td).await?;
+        if !response.is_positive() {
+            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, response).with_rejected(rejected));
+        }
+        Ok(SendReport {
+            message_id: message.message_id.clone(),
+            envelope: env.clone(),
+            accepted,
+            rejected,
+            response,
+        })
+    }
+
+    /// Sends message content after the caller's own `DATA` got 354 (smtplib's `data`): the
+    /// same normalisation and dot-stuffing as [`Connection::send`], then the final reply.
+    pub async fn data_content(&mut self, bytes: &[u8]) -> Result<Reply> {
+        if let Some(hook) = &self.config.transcript {
+            hook(Direction::Data, &String::from_utf8_lossy(bytes));
+        }
+        let td = self.config.timeouts.data;
+        let mut encoder = DataEncoder::default();
+        self.queue_bytes(&mut encoder, bytes, td).await?;
+        encoder.finish(&mut self.wbuf);
+        self.finish_data(td).await
+    }
+
+    /// Flushes the content's end and reads the reply to it.
+    pub(super) async fn finish_data(&mut self, td: Duration) -> Result<Reply> {
+        self.flush(Stage::Message, td).await?;
+        let reply = self.read_reply(Stage::Message, td).await?;
+        if reply.is_positive() {
+            self.messages_sent += 1;
+        }
+        Ok(reply)
+    }
+
+    /// Encodes the content and the final dot into the write buffer. Large messages go out in
+    /// chunks, so the wire copy never holds the whole message (and files are read a block at
+    /// a time); the last chunk and the dot stay queued for the caller's next flush.
+    pub(super) async fn queue_content(&mut self, content: &Payload, limit: Duration) -> Result<()> {
+        let mut encoder = DataEncoder::default();
+        let mut chunks = content.chunks();
+        while let Some(chunk) = chunks.next_chunk() {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    // A file could not be read and part of the content may be out: only closing
+                    // the connection without the final dot keeps the server from delivering it.
+                    self.abandon();
+                    return Err(e.at_stage(Stage::Message));
+                }
+            };
+            self.queue_bytes(&mut encoder, chunk, limit).await?;
+        }
+        encoder.finish(&mut self.wbuf);
+        Ok(())
+    }
+
+    pub(super) async fn queue_bytes(&mut self, encoder: &mut DataEncoder, bytes: &[u8], limit: Duration) -> Result<()> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let cut = if rest.len() > DATA_CHUNK {
+                chunk_boundary(rest, DATA_CHUNK)
+            } else {
+                rest.len()
+            };
+            encoder.push(&rest[..cut], &mut self.wbuf);
+            rest = &rest[cut..];
+            if self.wbuf.len() >= DATA_CHUNK {
+                self.flush(Stage::Message, limit).await?;
+            }
+        }
+        Ok(())
+    }
+}
