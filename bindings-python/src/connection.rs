@@ -242,17 +242,19 @@ impl PyConnection {
     ) -> PyResult<Bound<'py, PyDict>> {
         // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
         let envelope = Envelope {
-            from: address::envelope_address("from_addr", &from_addr).map_err(|e| err(py, e))?,
+            from: address::envelope_address_or_local("from_addr", &from_addr).map_err(|e| err(py, e))?,
             to: to_addrs
                 .iter()
                 .map(|t| {
-                    address::envelope_address("to_addrs", t)?.ok_or_else(|| Error::invalid("to_addrs: empty address"))
+                    address::envelope_address_or_local("to_addrs", t)?
+                        .ok_or_else(|| Error::invalid("to_addrs: empty address"))
                 })
                 .collect::<polymailer::Result<_>>()
                 .map_err(|e| err(py, e))?,
             mail_params: mail_options,
             rcpt_params: rcpt_options,
             dsn: None,
+            local_addresses: true,
         };
         let wire = envelope.to_wire().map_err(|e| err(py, e))?;
         // Refused addresses come back in wire form (IDN punycoded); report them as given.
@@ -298,6 +300,6 @@ impl PyConnection {
 #[pyfunction]
 pub fn prepare_raw<'py>(py: Python<'py>, msg: &[u8]) -> PyResult<(Option<String>, Vec<String>, Bound<'py, PyBytes>)> {
     let raw = RawMessage::new(msg.to_vec());
-    let envelope = raw.header_envelope().map_err(|e| err(py, e))?;
+    let envelope = raw.header_envelope_allowing_local().map_err(|e| err(py, e))?;
     Ok((envelope.from, envelope.to, PyBytes::new(py, &raw.bytes_to_send())))
 }

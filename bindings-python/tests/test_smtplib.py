@@ -171,7 +171,7 @@ def test_invalid_input_is_value_error_before_connecting(capture):
         with pytest.raises(ValueError):
             server.sendmail("s@example.com", ["bad\r\nRCPT TO:<x@example.com>"], b"x")
         with pytest.raises(ValueError):
-            server.sendmail("s@example.com", ["not-an-address"], b"x")
+            server.sendmail("s@example.com", ["not an address"], b"x")
     assert srv.messages() == []
 
 

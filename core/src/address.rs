@@ -174,6 +174,11 @@ pub fn domain_of(address: &str) -> Option<&str> {
 /// Parses a header address list (`To:` value): mailboxes separated by commas, with display
 /// names, quoted strings, comments and groups. Every mailbox is validated.
 pub fn parse_list(input: &str) -> Result<Vec<Mailbox>> {
+    parse_list_with(input, false)
+}
+
+/// As [`parse_list`]; with `local_ok`, a mailbox may be a bare local part (`root`).
+pub fn parse_list_with(input: &str, local_ok: bool) -> Result<Vec<Mailbox>> {
     check_no_control("address list", input)?;
     let mut out = Vec::new();
     for item in split_top_level(input) {
@@ -183,7 +188,14 @@ pub fn parse_list(input: &str) -> Result<Vec<Mailbox>> {
             continue;
         }
         let mailbox = parse_one(item)?;
-        mailbox.validate("address")?;
+        if local_ok && !mailbox.address.contains('@') {
+            if let Some(name) = &mailbox.name {
+                check_no_control("address", name)?;
+            }
+            validate_local_part("address", &mailbox.address)?;
+        } else {
+            mailbox.validate("address")?;
+        }
         out.push(mailbox);
     }
     Ok(out)
@@ -321,19 +333,57 @@ pub fn envelope_address(field: &str, input: &str) -> Result<Option<String>> {
     envelope_address_at(field, input).map_err(|e| e.at_stage(crate::error::Stage::Envelope))
 }
 
+/// As [`envelope_address`], but a bare local part (`root`, `postmaster`) is accepted too, as
+/// smtplib passes it to a local server.
+pub fn envelope_address_or_local(field: &str, input: &str) -> Result<Option<String>> {
+    envelope_value(field, input, true).map_err(|e| e.at_stage(crate::error::Stage::Envelope))
+}
+
 fn envelope_address_at(field: &str, input: &str) -> Result<Option<String>> {
+    envelope_value(field, input, false)
+}
+
+fn envelope_value(field: &str, input: &str, local_ok: bool) -> Result<Option<String>> {
     check_no_control(field, input)?;
     let trimmed = input.trim();
     if trimmed.is_empty() || trimmed == "<>" {
         return Ok(None);
     }
-    let mut list = parse_list(trimmed).map_err(|e| Error::invalid(format!("{field}: {}", e.message())))?;
-    match list.len() {
-        1 => Ok(Some(list.remove(0).address)),
-        n => Err(Error::invalid(format!(
-            "{field}: expected one address, found {n} in {input:?}"
-        ))),
+    let items: Vec<&str> = split_top_level(trimmed)
+        .into_iter()
+        .filter(|i| !i.trim().is_empty())
+        .collect();
+    if items.len() != 1 {
+        return Err(Error::invalid(format!(
+            "{field}: expected one address, found {} in {input:?}",
+            items.len()
+        )));
     }
+    let mailbox = parse_one(items[0].trim()).map_err(|e| Error::invalid(format!("{field}: {}", e.message())))?;
+    if let Some(name) = &mailbox.name {
+        check_no_control(field, name)?;
+    }
+    if local_ok && !mailbox.address.contains('@') {
+        validate_local_part(field, &mailbox.address)?;
+    } else {
+        validate_address(field, &mailbox.address)?;
+    }
+    Ok(Some(mailbox.address))
+}
+
+/// A local part on its own (dot-atom or quoted string), for addresses without a domain.
+pub fn validate_local_part(field: &str, local: &str) -> Result<()> {
+    check_no_control(field, local)?;
+    let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
+    let dot_atom = !local.is_empty()
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| !c.is_ascii() || is_atext(c) || c == '.');
+    if local.len() > 64 || !(quoted || dot_atom) {
+        return Err(Error::invalid(format!("{field}: invalid address {local:?}")));
+    }
+    Ok(())
 }
 
 /// Envelope recipients as a caller gives them: each value one address or a header-style list
@@ -443,6 +493,15 @@ mod tests {
             ["j@x.com", "k@y.com", "l@z.com"]
         );
         assert!(envelope_address("f", "<a@b.com> , <c@d.com>").is_err());
+        assert!(envelope_address("f", "root").is_err());
+        assert_eq!(envelope_address_or_local("f", "root").unwrap().as_deref(), Some("root"));
+        assert_eq!(
+            envelope_address_or_local("f", "<postmaster>").unwrap().as_deref(),
+            Some("postmaster")
+        );
+        for bad in ["a b", "root>", "<root", "ro\rot", "a..b"] {
+            assert!(envelope_address_or_local("f", bad).is_err(), "{bad:?}");
+        }
         assert!(single("from", parse_list("<a@b.com> , <c@d.com>").unwrap()).is_err());
     }
 

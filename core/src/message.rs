@@ -95,6 +95,8 @@ pub struct Envelope {
     pub rcpt_params: Vec<String>,
     /// Delivery status notification request, sent only when the server offers DSN.
     pub dsn: Option<Dsn>,
+    /// Accept addresses without a domain (`root`), as smtplib passes them to a local server.
+    pub local_addresses: bool,
 }
 
 /// RFC 3461 delivery status notifications: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT.
@@ -170,9 +172,16 @@ impl Envelope {
     }
 
     fn checked(&self) -> Result<Envelope> {
+        let check = |field: &str, a: &str| {
+            if self.local_addresses && !a.contains('@') {
+                address::validate_local_part(field, a)
+            } else {
+                address::validate_address(field, a)
+            }
+        };
         let from = match &self.from {
             Some(f) if !f.is_empty() => {
-                address::validate_address("envelope from", f)?;
+                check("envelope from", f)?;
                 Some(address::to_wire(f))
             }
             _ => None,
@@ -182,7 +191,7 @@ impl Envelope {
         }
         let mut to = Vec::with_capacity(self.to.len());
         for r in &self.to {
-            address::validate_address("envelope recipient", r)?;
+            check("envelope recipient", r)?;
             to.push(address::to_wire(r));
         }
         for p in self.mail_params.iter().chain(&self.rcpt_params) {
@@ -197,6 +206,7 @@ impl Envelope {
             mail_params: self.mail_params.clone(),
             rcpt_params: self.rcpt_params.clone(),
             dsn: self.dsn.clone(),
+            local_addresses: self.local_addresses,
         })
     }
 }
@@ -631,6 +641,18 @@ impl RawMessage {
 
     /// The envelope the headers imply (not yet validated for sending; may have no recipients).
     pub fn header_envelope(&self) -> Result<Envelope> {
+        self.header_envelope_with(false)
+    }
+
+    /// smtplib's `send_message` rule: as [`RawMessage::header_envelope`], and addresses without
+    /// a domain (`From: root`) pass, as the standard library passes them to a local server.
+    pub fn header_envelope_allowing_local(&self) -> Result<Envelope> {
+        let mut e = self.header_envelope_with(true)?;
+        e.local_addresses = true;
+        Ok(e)
+    }
+
+    fn header_envelope_with(&self, local_ok: bool) -> Result<Envelope> {
         self.check_headers()?;
         let fields = header_fields(&self.bytes);
         let get_all = |name: &str| -> Vec<&str> {
@@ -645,7 +667,10 @@ impl RawMessage {
         let first_address = |name: &str| -> Result<Option<String>> {
             // With several Resent blocks, the newest is first in the header section.
             match get_all(&format!("{prefix}{name}")).first() {
-                Some(v) => Ok(address::parse_list(v)?.into_iter().next().map(|m| m.address)),
+                Some(v) => Ok(address::parse_list_with(v, local_ok)?
+                    .into_iter()
+                    .next()
+                    .map(|m| m.address)),
                 None => Ok(None),
             }
         };
@@ -662,7 +687,7 @@ impl RawMessage {
                 values
             };
             for v in values {
-                to.extend(address::parse_list(v)?.into_iter().map(|m| m.address));
+                to.extend(address::parse_list_with(v, local_ok)?.into_iter().map(|m| m.address));
             }
         }
         Ok(Envelope::new(from, dedup(to.into_iter())))
