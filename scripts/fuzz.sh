@@ -17,7 +17,8 @@ for target in $(cargo +nightly fuzz list); do
     crashes=$(ls "artifacts/$target" 2>/dev/null | wc -l)
     status=1
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' \
+    || grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo "?")
   echo "fuzz $target: ${execs} executions in ${seconds}s, ${crashes} crashes"
   [ "$crashes" = 0 ] || tail -30 "$log"
   rm -f "$log"

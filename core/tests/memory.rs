@@ -212,3 +212,67 @@ fn unsolicited_replies_are_refused_before_the_next_command() {
         assert!(seen.lock().unwrap().is_empty(), "nothing was sent");
     });
 }
+
+/// One engine, two modes: the same outcomes with and without PIPELINING, and what reaches
+/// the server differs only as the mode allows (no RCPT after a refused MAIL when sequential).
+#[test]
+fn refusals_are_handled_alike_with_and_without_pipelining() {
+    for pipelining in [false, true] {
+        runtime::block_on(async {
+            // As a real server: DATA only after an accepted MAIL and recipient.
+            let state = Mutex::new((false, 0usize));
+            let (io, seen) = server("220 mem\r\n", move |line| {
+                let upper = line.to_ascii_uppercase();
+                let mut st = state.lock().unwrap();
+                if upper.starts_with("MAIL") {
+                    *st = (!upper.starts_with("MAIL FROM:<REFUSED@"), 0);
+                    if !st.0 {
+                        return Some("550 5.7.1 sender refused\r\n".into());
+                    }
+                } else if upper.starts_with("RCPT") {
+                    if !st.0 {
+                        return Some("503 5.5.1 MAIL first\r\n".into());
+                    }
+                    if upper.starts_with("RCPT TO:<NOBODY@") {
+                        return Some("550 5.1.1 no such user\r\n".into());
+                    }
+                    st.1 += 1;
+                } else if upper == "DATA" && st.1 == 0 {
+                    return Some("554 5.5.1 no valid recipients\r\n".into());
+                } else if upper == "RSET" || upper == "." {
+                    *st = (false, 0);
+                }
+                normal(pipelining)(line)
+            });
+            let mut c = Connection::over(io, config()).await.unwrap();
+            c.hello().await.unwrap();
+            let with = |from: &str, to: &[&str]| Prepared {
+                envelope: Envelope::new(Some(from.into()), to.iter().map(|t| t.to_string()).collect()),
+                ..message(0)
+            };
+            let sender_refused = with("refused@example.com", &["b@example.com"]);
+            let all_refused = with("a@example.com", &["nobody@example.com"]);
+            let partial = with("a@example.com", &["nobody@example.com", "b@example.com"]);
+            let results = c.send_batch(&[&sender_refused, &all_refused, &partial]).await;
+            let e = results[0].as_ref().unwrap_err();
+            assert_eq!((e.kind(), e.code()), (ErrorKind::SenderRefused, Some(550)));
+            let e = results[1].as_ref().unwrap_err();
+            assert_eq!((e.kind(), e.code()), (ErrorKind::RecipientsRefused, Some(550)));
+            let report = results[2].as_ref().unwrap();
+            assert_eq!(report.accepted, ["b@example.com"]);
+            assert_eq!(report.rejected[0].address, "nobody@example.com");
+            assert!(c.is_usable());
+            let seen = seen.lock().unwrap().clone();
+            let rsets = seen.iter().filter(|l| l.as_str() == "RSET").count();
+            assert_eq!(rsets, 1, "one RSET, after the transaction left open: {seen:?}");
+            assert_eq!(seen.iter().filter(|l| l.as_str() == ".").count(), 1, "{seen:?}");
+            if !pipelining {
+                let refused_at = seen.iter().position(|l| l.starts_with("MAIL FROM:<refused@")).unwrap();
+                assert!(
+                    seen[refused_at + 1].starts_with("MAIL FROM:<a@"),
+                    "no RCPT after a refused MAIL: {seen:?}"
+                );
+            }
+        });
+    }
+}

@@ -17,34 +17,30 @@ impl Connection {
     /// is a success that lists them; all refused is `RecipientsRefused`. A refused transaction
     /// is reset so the connection stays usable.
     pub async fn send(&mut self, message: &Prepared) -> Result<SendReport> {
-        let result = self.transaction(message).await;
-        self.last_used = Instant::now();
-        if let Err(e) = &result {
-            if self.is_usable() && e.stage() != Stage::Message && e.kind() != ErrorKind::InvalidInput {
-                // Best effort: the error the caller sees is the original one.
-                let _ = self.rset().await;
-            }
+        if !self.is_usable() {
+            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed").unsent());
         }
-        result
+        if !self.has_said_hello() {
+            self.hello().await?;
+        }
+        let mut results = self.batch(&[message]).await;
+        results.pop().expect("one result per message")
     }
 
     /// Sends several messages over this connection. With PIPELINING, each message's content
     /// and final dot go out in one write with the next message's MAIL, RCPT and DATA (RFC 2920
     /// allows content first in a group and DATA last), so a message costs one round trip.
-    /// One result per message, in order; without PIPELINING this is `send` per message.
+    /// One result per message, in order.
     pub async fn send_batch(&mut self, messages: &[&Prepared]) -> Vec<Result<SendReport>> {
         if self.is_usable() && !self.has_said_hello() {
             if let Err(e) = self.hello().await {
                 return messages.iter().map(|_| Err(not_sent(&e))).collect();
             }
         }
-        if messages.len() < 2 || !self.is_usable() || !self.extensions().pipelining() {
-            let mut out = Vec::with_capacity(messages.len());
-            for m in messages {
-                out.push(self.send(m).await);
-            }
-            return out;
-        }
+        self.batch(messages).await
+    }
+
+    async fn batch(&mut self, messages: &[&Prepared]) -> Vec<Result<SendReport>> {
         let mut results: Vec<Option<Result<SendReport>>> = messages.iter().map(|_| None).collect();
         let mut order = Vec::with_capacity(messages.len());
         let mut commands = Vec::with_capacity(messages.len());
@@ -57,7 +53,10 @@ impl Connection {
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        let outcome = self.pipeline(messages, &order, &commands, &mut results).await;
+        let pipelined = self.extensions().pipelining();
+        let outcome = self
+            .transactions(messages, &order, &commands, &mut results, pipelined)
+            .await;
         self.last_used = Instant::now();
         let abort = outcome.err();
         results
@@ -73,13 +72,18 @@ impl Connection {
             .collect()
     }
 
-    /// The pipelined batch; an `Err` means the connection failed and unsent messages get it.
-    pub(super) async fn pipeline(
+    /// The one transaction engine. `pipelined`: MAIL, every RCPT and DATA in one write, and the
+    /// next message's envelope in the write with this one's content. Otherwise the same steps
+    /// with a flush and a reply after each command (no RCPT after a refused MAIL, no DATA
+    /// without an accepted recipient). 421, RSET and partial refusal are handled here once. An
+    /// `Err` means the connection failed; messages without a result were not sent.
+    async fn transactions(
         &mut self,
         messages: &[&Prepared],
         order: &[usize],
         commands: &[(String, String)],
         results: &mut [Option<Result<SendReport>>],
+        pipelined: bool,
     ) -> Result<()> {
         let t = self.config.timeouts.command;
         let td = self.config.timeouts.data;
@@ -92,12 +96,19 @@ impl Connection {
             conn.queue("DATA");
         };
         let Some(_) = order.first() else { return Ok(()) };
-        queue_envelope(self, 0);
-        self.flush(Stage::Mail, t).await?;
+        if pipelined {
+            queue_envelope(self, 0);
+            self.flush(Stage::Mail, t).await?;
+        }
         for j in 0..order.len() {
             let i = order[j];
             let message = &messages[i];
             let env = &message.envelope;
+            let (mail, suffix) = &commands[j];
+            if !pipelined {
+                self.queue(mail);
+                self.flush(Stage::Mail, t).await?;
+            }
             let mail_reply = self.read_reply(Stage::Mail, t).await?;
             if mail_reply.code == 421 {
                 results[i] = Some(Err(Error::from_reply(
@@ -114,6 +125,13 @@ impl Connection {
             let mut accepted = Vec::new();
             let mut rejected = Vec::new();
             for r in &env.to {
+                if !pipelined {
+                    if !mail_reply.is_positive() {
+                        break;
+                    }
+                    self.queue(&format!("RCPT TO:<{r}>{suffix}"));
+                    self.flush(Stage::Rcpt, t).await?;
+                }
                 let reply = self.read_reply(Stage::Rcpt, t).await?;
                 if reply.code == 421 {
                     results[i] = Some(Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply)));
@@ -129,16 +147,25 @@ impl Connection {
                     rejected.push(RejectedRecipient::from_reply(r, &reply));
                 }
             }
-            let data_reply = self.read_reply(Stage::Data, t).await?;
-            if data_reply.code == 421 {
-                results[i] = Some(Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply)));
-                return Err(Error::new(
-                    ErrorKind::Connection,
-                    Stage::Data,
-                    "the server closed the connection (421)",
-                ));
-            }
-            let started = data_reply.code == 354;
+            let data_reply = if pipelined || (mail_reply.is_positive() && !accepted.is_empty()) {
+                if !pipelined {
+                    self.queue("DATA");
+                    self.flush(Stage::Data, t).await?;
+                }
+                let reply = self.read_reply(Stage::Data, t).await?;
+                if reply.code == 421 {
+                    results[i] = Some(Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, reply)));
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Data,
+                        "the server closed the connection (421)",
+                    ));
+                }
+                Some(reply)
+            } else {
+                None
+            };
+            let started = data_reply.as_ref().is_some_and(|r| r.code == 354);
             let content = started && mail_reply.is_positive() && !accepted.is_empty();
             // A transaction left open (MAIL accepted, DATA refused) is reset before the next.
             let reset = !started && mail_reply.is_positive();
@@ -165,7 +192,7 @@ impl Connection {
             if reset {
                 self.queue("RSET");
             }
-            let more = j + 1 < order.len();
+            let more = pipelined && j + 1 < order.len();
             if more {
                 queue_envelope(self, j + 1);
             }
@@ -216,7 +243,8 @@ impl Connection {
             } else if accepted.is_empty() {
                 Err(refused(mail_reply, rejected))
             } else {
-                Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected))
+                let reply = data_reply.expect("DATA was sent: MAIL and a recipient accepted");
+                Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, reply).with_rejected(rejected))
             };
             results[i] = Some(outcome);
             if reset {
@@ -284,80 +312,6 @@ impl Connection {
             .map(|p| format!(" {p}"))
             .collect();
         Ok((mail, rcpt_suffix))
-    }
-
-    pub(super) async fn transaction(&mut self, message: &Prepared) -> Result<SendReport> {
-        if !self.is_usable() {
-            return Err(Error::new(ErrorKind::Connection, Stage::Mail, "connection is closed").unsent());
-        }
-        if !self.has_said_hello() {
-            self.hello().await?;
-        }
-        let env = &message.envelope;
-        let ext = self.extensions().clone();
-        let (mail, rcpt_suffix) = self.envelope_commands(message)?;
-        let t = self.config.timeouts.command;
-
-        if ext.pipelining() {
-            // One message is a batch of one: the pipelined path lives in `pipeline`.
-            let mut result = [None];
-            let aborted = self
-                .pipeline(&[message], &[0], &[(mail, rcpt_suffix)], &mut result)
-                .await;
-            let [result] = result;
-            return match (result, aborted) {
-                (Some(r), _) => r,
-                (None, Err(e)) => Err(e),
-                (None, Ok(())) => Err(Error::new(ErrorKind::Protocol, Stage::Mail, "no outcome")),
-            };
-        }
-        self.queue(&mail);
-        self.flush(Stage::Mail, t).await?;
-        let mail_reply = self.read_reply(Stage::Mail, t).await?;
-        if !mail_reply.is_positive() {
-            return Err(Error::from_reply(ErrorKind::SenderRefused, Stage::Mail, mail_reply));
-        }
-        let mut accepted = Vec::with_capacity(env.to.len());
-        let mut rejected = Vec::new();
-        for r in &env.to {
-            self.queue(&format!("RCPT TO:<{r}>{rcpt_suffix}"));
-            self.flush(Stage::Rcpt, t).await?;
-            let reply = self.read_reply(Stage::Rcpt, t).await?;
-            if reply.code == 421 {
-                return Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply).with_rejected(rejected));
-            }
-            if reply.is_positive() {
-                accepted.push(r.clone());
-            } else {
-                rejected.push(RejectedRecipient::from_reply(r, &reply));
-            }
-        }
-        if accepted.is_empty() {
-            return Err(refused(mail_reply, rejected));
-        }
-        self.queue("DATA");
-        self.flush(Stage::Data, t).await?;
-        let data_reply = self.read_reply(Stage::Data, t).await?;
-        if data_reply.code != 354 {
-            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Data, data_reply).with_rejected(rejected));
-        }
-
-        if let Some(hook) = &self.config.transcript {
-            hook(Direction::Data, &message.content.summary());
-        }
-        let td = self.config.timeouts.data;
-        self.queue_content(&message.content, td).await?;
-        let response = self.finish_data(td).await?;
-        if !response.is_positive() {
-            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, response).with_rejected(rejected));
-        }
-        Ok(SendReport {
-            message_id: message.message_id.clone(),
-            envelope: env.clone(),
-            accepted,
-            rejected,
-            response,
-        })
     }
 
     /// Sends message content after the caller's own `DATA` got 354 (smtplib's `data`): the
