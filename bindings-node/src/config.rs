@@ -75,15 +75,7 @@ impl TryFrom<TransportOptions> for TransportConfig {
         let secure = o.secure.unwrap_or(o.port == Some(465));
         let port = o.port.map(|p| p as u16).unwrap_or(if secure { 465 } else { 587 });
         let mut c = TransportConfig::new(o.host.unwrap_or_else(|| "localhost".into()), port);
-        c.security = if secure {
-            Security::ImplicitTls
-        } else if o.ignore_tls.unwrap_or(false) {
-            Security::None
-        } else if o.require_tls.unwrap_or(false) {
-            Security::StartTlsRequired
-        } else {
-            Security::StartTlsOpportunistic
-        };
+        c.security = Security::from_nodemailer(secure, o.require_tls.unwrap_or(false), o.ignore_tls.unwrap_or(false));
         if let Some(a) = o.auth {
             let user = a.user.unwrap_or_default();
             let oauth = a.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("oauth2"));

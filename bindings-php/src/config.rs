@@ -65,8 +65,15 @@ fn ssl_option(options: &Value, key: &str) -> Option<Zval> {
     ssl.array()?.get(key).map(|z| z.shallow_clone())
 }
 
-/// Everything that decides the connection; a change between sends opens a new one.
-pub fn transport_key(m: &PHPMailer) -> String {
+/// A fingerprint of everything that decides the connection (a change between sends opens a
+/// new one): a keyed hash, so the password and DKIM key are never held in a cache key.
+pub fn transport_key(m: &PHPMailer) -> u64 {
+    use std::hash::BuildHasher;
+    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    KEY.get_or_init(Default::default).hash_one(settings(m))
+}
+
+fn settings(m: &PHPMailer) -> String {
     let opts = [
         "verify_peer",
         "verify_peer_name",
@@ -110,29 +117,14 @@ fn config_for(m: &PHPMailer, entry: &HostEntry) -> Result<TransportConfig, Error
         .unwrap_or_else(|| m.smtp_secure.string().to_ascii_lowercase());
     let port = entry.port.unwrap_or_else(|| m.port.long_or(25).clamp(1, 65535) as u16);
     let mut c = TransportConfig::new(entry.host.clone(), port);
-    c.security = match secure.as_str() {
-        "ssl" | "smtps" => Security::ImplicitTls,
-        "tls" | "starttls" => Security::StartTlsRequired,
-        _ if m.smtp_auto_tls.truthy() => Security::StartTlsOpportunistic,
-        _ => Security::None,
-    };
+    c.security = Security::from_phpmailer(&secure, m.smtp_auto_tls.truthy());
     if m.smtp_auth.truthy() {
-        let mut creds = Credentials::password(m.username.string(), m.password.string());
-        creds.mechanism = match m.auth_type.string().to_ascii_uppercase().as_str() {
-            "PLAIN" => AuthMechanism::Plain,
-            "LOGIN" => AuthMechanism::Login,
-            "XOAUTH2" => AuthMechanism::Xoauth2,
-            "" => AuthMechanism::Auto,
-            other => {
-                return Err(Error::invalid(format!(
-                    "AuthType {other} is not supported (PLAIN, LOGIN, XOAUTH2)"
-                )))
-            }
-        };
-        if creds.mechanism == AuthMechanism::Xoauth2 {
-            creds = Credentials::oauth2(m.username.string(), m.password.string());
-        }
-        c.credentials = Some(creds);
+        let mechanism: AuthMechanism = m.auth_type.string().parse()?;
+        c.credentials = Some(Credentials::with_mechanism(
+            m.username.string(),
+            m.password.string(),
+            mechanism,
+        ));
     }
     let timeout = m.timeout.long_or(300).max(1) as u64;
     c.timeouts = Timeouts::all(Duration::from_secs(timeout));

@@ -126,7 +126,7 @@ pub struct PHPMailer {
     pub(crate) last_message_id: String,
     pub(crate) sent_mime: polymailer::Payload,
     pub(crate) prepared: Option<polymailer::Prepared>,
-    pub(crate) transport: Option<(String, Mailer)>,
+    pub(crate) transport: Option<(u64, Mailer)>,
     pub(crate) recorder: Recorder,
 }
 

@@ -56,19 +56,12 @@ pub fn timeouts(timeout: Option<f64>) -> PyResult<Timeouts> {
     }
 }
 
-pub fn security(name: Option<&str>, port: u16) -> PyResult<Security> {
-    Ok(match name.map(str::to_ascii_lowercase).as_deref() {
-        None => TransportConfig::new("h", port).security,
-        Some("none" | "plain") => Security::None,
-        Some("opportunistic" | "starttls-opportunistic") => Security::StartTlsOpportunistic,
-        Some("starttls" | "required" | "starttls-required") => Security::StartTlsRequired,
-        Some("tls" | "ssl" | "implicit" | "smtps") => Security::ImplicitTls,
-        Some(other) => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "security must be 'none', 'opportunistic', 'starttls' or 'tls', not {other:?}"
-            )))
-        }
-    })
+/// The core's security words; without one, the port's default.
+pub fn security(py: Python<'_>, name: Option<&str>, port: u16) -> PyResult<Security> {
+    match name {
+        None => Ok(TransportConfig::new("h", port).security),
+        Some(word) => word.parse().map_err(|e| crate::errors::err(py, e)),
+    }
 }
 
 pub fn credentials(

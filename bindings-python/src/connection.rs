@@ -193,18 +193,8 @@ impl PyConnection {
     /// AUTH; `mechanism` is None (PLAIN, else LOGIN), "PLAIN", "LOGIN" or "XOAUTH2".
     #[pyo3(signature = (user, secret, mechanism=None))]
     fn login(&self, py: Python<'_>, user: String, secret: String, mechanism: Option<String>) -> PyResult<CodeMsg> {
-        let creds = match mechanism.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            Some("XOAUTH2") => Credentials::oauth2(user, secret),
-            Some("PLAIN") => Credentials {
-                mechanism: polymailer::AuthMechanism::Plain,
-                ..Credentials::password(user, secret)
-            },
-            Some("LOGIN") => Credentials {
-                mechanism: polymailer::AuthMechanism::Login,
-                ..Credentials::password(user, secret)
-            },
-            _ => Credentials::password(user, secret),
-        };
+        let mechanism = mechanism.as_deref().unwrap_or("").parse().map_err(|e| err(py, e))?;
+        let creds = Credentials::with_mechanism(user, secret, mechanism);
         let r = self
             .with(py, |c| Box::pin(async move { c.auth(&creds).await }))?
             .map_err(|e| err(py, e))?;

@@ -78,7 +78,7 @@ impl PyMailer {
         allow_insecure_auth: bool,
     ) -> PyResult<Self> {
         let mut c = TransportConfig::new(host, port);
-        c.security = config::security(security, port)?;
+        c.security = config::security(py, security, port)?;
         c.credentials = config::credentials(username, password, oauth2_token);
         c.timeouts = config::timeouts(timeout)?;
         c.pool.max_connections = pool.max(1);

@@ -33,6 +33,79 @@ pub enum AuthMechanism {
     Xoauth2,
 }
 
+/// The words every binding and `from_url` accept: `none`/`plain`, `opportunistic`,
+/// `starttls`/`required`, `tls`/`ssl`/`implicit`/`smtps`/`wrapper` (any case).
+impl std::str::FromStr for Security {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Security> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "none" | "plain" => Security::None,
+            "opportunistic" | "starttls-opportunistic" => Security::StartTlsOpportunistic,
+            "starttls" | "required" | "starttls-required" => Security::StartTlsRequired,
+            "tls" | "ssl" | "implicit" | "smtps" | "wrapper" => Security::ImplicitTls,
+            other => {
+                return Err(Error::invalid(format!(
+                    "security must be none, opportunistic, starttls or tls, not {other:?}"
+                )))
+            }
+        })
+    }
+}
+
+impl Security {
+    /// Nodemailer's `secure`, `requireTLS` and `ignoreTLS`.
+    pub fn from_nodemailer(secure: bool, require_tls: bool, ignore_tls: bool) -> Security {
+        match (secure, ignore_tls, require_tls) {
+            (true, _, _) => Security::ImplicitTls,
+            (false, true, _) => Security::None,
+            (false, false, true) => Security::StartTlsRequired,
+            (false, false, false) => Security::StartTlsOpportunistic,
+        }
+    }
+
+    /// PHPMailer's `SMTPSecure` (`'ssl'` is implicit TLS, `'tls'` is STARTTLS) and `SMTPAutoTLS`.
+    pub fn from_phpmailer(smtp_secure: &str, auto_tls: bool) -> Security {
+        match smtp_secure.to_ascii_lowercase().as_str() {
+            "ssl" | "smtps" => Security::ImplicitTls,
+            "tls" | "starttls" => Security::StartTlsRequired,
+            _ if auto_tls => Security::StartTlsOpportunistic,
+            _ => Security::None,
+        }
+    }
+}
+
+/// `plain`, `login`, `xoauth2`, or empty/`auto` (any case).
+impl std::str::FromStr for AuthMechanism {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<AuthMechanism> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "" | "AUTO" => AuthMechanism::Auto,
+            "PLAIN" => AuthMechanism::Plain,
+            "LOGIN" => AuthMechanism::Login,
+            "XOAUTH2" => AuthMechanism::Xoauth2,
+            other => {
+                return Err(Error::invalid(format!(
+                    "auth mechanism {other} is not supported (PLAIN, LOGIN, XOAUTH2)"
+                )))
+            }
+        })
+    }
+}
+
+impl Credentials {
+    /// Credentials for `mechanism`: the secret is an OAuth2 access token for XOAUTH2.
+    pub fn with_mechanism(username: impl Into<String>, secret: impl Into<String>, mechanism: AuthMechanism) -> Self {
+        let mut c = match mechanism {
+            AuthMechanism::Xoauth2 => Credentials::oauth2(username, secret),
+            _ => Credentials::password(username, secret),
+        };
+        c.mechanism = mechanism;
+        c
+    }
+}
+
 /// The secret part of the credentials. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Secret {
@@ -344,30 +417,22 @@ impl TransportConfig {
             };
             match key.as_ref() {
                 "tls" | "security" => {
-                    config.security = match value.as_ref() {
-                        "none" | "plain" => Security::None,
-                        "opportunistic" => Security::StartTlsOpportunistic,
-                        "required" | "starttls" => Security::StartTlsRequired,
-                        "implicit" | "wrapper" => Security::ImplicitTls,
-                        v => return Err(Error::invalid(format!("url: unknown tls mode {v:?}"))),
-                    }
+                    config.security = value
+                        .parse()
+                        .map_err(|e: Error| Error::invalid(format!("url: {}", e.message())))?
                 }
                 "auth" => {
                     let creds = config
                         .credentials
-                        .as_mut()
+                        .take()
                         .ok_or_else(|| Error::invalid("url: auth given without user"))?;
-                    creds.mechanism = match value.to_ascii_lowercase().as_str() {
-                        "plain" => AuthMechanism::Plain,
-                        "login" => AuthMechanism::Login,
-                        "xoauth2" => {
-                            if let Secret::Password(token) = &creds.secret {
-                                creds.secret = Secret::OAuth2Token(token.clone());
-                            }
-                            AuthMechanism::Xoauth2
-                        }
-                        v => return Err(Error::invalid(format!("url: unknown auth mechanism {v:?}"))),
-                    }
+                    let mechanism = value
+                        .parse()
+                        .map_err(|e: Error| Error::invalid(format!("url: {}", e.message())))?;
+                    let secret = match creds.secret {
+                        Secret::Password(p) | Secret::OAuth2Token(p) => p,
+                    };
+                    config.credentials = Some(Credentials::with_mechanism(creds.username, secret, mechanism));
                 }
                 "hello" | "helo" | "name" => config.hello_name = Some(value.into_owned()),
                 "timeout" => config.timeouts = Timeouts::all(Duration::from_secs(number()?)),
