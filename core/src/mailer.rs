@@ -206,11 +206,13 @@ impl Mailer {
     /// the server because their connection died first are sent again on a new connection, a
     /// few times at most; a message whose content went out is reported, never resent.
     async fn send_jobs(&self, conn: &mut Option<(Connection, bool)>, prepared: &[Prepared]) -> Vec<Result<SendReport>> {
-        const MAX_CONNECTIONS_PER_BATCH: usize = 4;
+        // Resending goes on while connections make progress; this many in a row without a
+        // single outcome end it.
+        const MAX_FRUITLESS_CONNECTIONS: usize = 3;
         let max_messages = self.shared.config.pool.max_messages;
         let mut results: Vec<Option<Result<SendReport>>> = prepared.iter().map(|_| None).collect();
         let mut pending: Vec<usize> = (0..prepared.len()).collect();
-        let mut attempt = 0;
+        let (mut attempt, mut fruitless) = (0, 0);
         while !pending.is_empty() {
             attempt += 1;
             let (mut c, reused) = match conn.take() {
@@ -237,11 +239,16 @@ impl Mailer {
                                 || e.code() == Some(421))
                     })
                 });
-            let last_try = attempt >= MAX_CONNECTIONS_PER_BATCH;
+            let retryable = |e: &Error| stale || e.was_not_sent();
+            let progress = outcome
+                .iter()
+                .any(|r| r.as_ref().map_or_else(|e| !retryable(e), |_| true));
+            fruitless = if progress { 0 } else { fruitless + 1 };
+            let last_try = fruitless >= MAX_FRUITLESS_CONNECTIONS;
             let mut again = Vec::new();
             for (&i, r) in pending.iter().zip(outcome) {
                 match r {
-                    Err(e) if !last_try && (stale || e.was_not_sent()) => again.push(i),
+                    Err(e) if !last_try && retryable(&e) => again.push(i),
                     r => results[i] = Some(r),
                 }
             }
