@@ -163,14 +163,7 @@ impl TryFrom<MailInput> for Outgoing {
         for a in mail.attachments.unwrap_or_default() {
             let content = match (a.content, a.path) {
                 (Some(c), _) => Content::Bytes(c.to_vec()),
-                (None, Some(p)) => {
-                    if p.contains("://") || p.starts_with("data:") {
-                        return Err(Error::invalid(format!(
-                            "attachment path {p:?}: only local files are read"
-                        )));
-                    }
-                    Content::Path(p.into())
-                }
+                (None, Some(p)) => Content::Path(p.into()),
                 (None, None) => return Err(Error::invalid("attachment needs content or path")),
             };
             let inline = a.content_disposition.as_deref() == Some("inline") || a.cid.is_some();

@@ -143,8 +143,8 @@ fn config_for(m: &PHPMailer, entry: &HostEntry) -> Result<TransportConfig, Error
     if let (Some(domain), Some(selector)) = (m.dkim_domain.non_empty(), m.dkim_selector.non_empty()) {
         let key = match (m.dkim_private_string.non_empty(), m.dkim_private.non_empty()) {
             (Some(k), _) => k,
-            (None, Some(path)) => std::fs::read_to_string(&path)
-                .map_err(|e| Error::invalid(format!("{}DKIM_private {path}: {e}", crate::errors::lang::SIGNING)))?,
+            (None, Some(path)) => DkimConfig::read_key_file(&path)
+                .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
             (None, None) => {
                 return Err(Error::invalid(format!(
                     "{}no DKIM_private key",

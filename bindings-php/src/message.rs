@@ -1,5 +1,5 @@
-//! PHPMailer's message state → a core `Message`, built and validated by the core. Paths that
-//! are URLs or stream wrappers are refused (the CVE-2017-5223 / CVE-2018-19296 classes).
+//! PHPMailer's message state → a core `Message`, built and validated by the core (which also
+//! refuses attachment paths that are URLs or stream wrappers).
 
 use polymailer::{Attachment, Content, Dsn, Envelope, Mailbox, Message, Prepared};
 
@@ -14,19 +14,10 @@ pub struct AttachmentSpec {
     pub content_id: Option<String>,
 }
 
-/// `scheme://…` and `phar:…` name a stream wrapper, not a local file.
-fn is_stream_wrapper(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.starts_with("phar:")
-        || lower.split_once("://").is_some_and(|(scheme, _)| {
-            !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
-        })
-}
-
 /// An attachment read from a local, readable file (checked now, as PHPMailer does).
 pub fn file_attachment(path: &str, name: &str, kind: &str, cid: Option<String>) -> Result<AttachmentSpec, String> {
     let refused = || format!("{}{}", lang::FILE_ACCESS, path);
-    if path.is_empty() || is_stream_wrapper(path) || path.contains('\0') {
+    if polymailer::message::check_attachment_path(path).is_err() {
         return Err(refused());
     }
     match std::fs::File::open(path).and_then(|f| f.metadata()) {

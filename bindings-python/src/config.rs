@@ -46,13 +46,14 @@ pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult
     Ok(tls)
 }
 
-pub fn timeouts(timeout: Option<f64>) -> PyResult<Timeouts> {
+pub fn timeouts(py: Python<'_>, timeout: Option<f64>) -> PyResult<Timeouts> {
     match timeout {
         None => Ok(Timeouts::default()),
         Some(t) if t > 0.0 && t.is_finite() => Ok(Timeouts::all(Duration::from_secs_f64(t))),
-        Some(t) => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "timeout must be positive, got {t}"
-        ))),
+        Some(t) => Err(err(
+            py,
+            polymailer::Error::invalid(format!("timeout must be positive, got {t}")),
+        )),
     }
 }
 

@@ -114,7 +114,7 @@ impl PyConnection {
         } else {
             Security::None
         });
-        config.timeouts = config::timeouts(timeout)?;
+        config.timeouts = config::timeouts(py, timeout)?;
         config.hello_name = local_hostname;
         config.tls = config::tls_options(py, tls)?;
         config.transcript = Some(recorder.hook());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use polymailer::{runtime, DkimConfig, Mailer, RateLimit, TransportConfig};
+use polymailer::{runtime, DkimConfig, Error, Mailer, RateLimit, TransportConfig};
 
 use crate::config;
 use crate::connection::PySendReport;
@@ -25,16 +25,15 @@ fn dkim(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<DkimConfig> {
             .map(|v| v.extract())
             .transpose()
     };
-    let need = |k: &str| -> PyResult<String> {
-        get(k)?.ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("dkim needs '{k}'")))
-    };
+    let need =
+        |k: &str| -> PyResult<String> { get(k)?.ok_or_else(|| err(py, Error::invalid(format!("dkim needs '{k}'")))) };
     let key = match (get("private_key")?, get("private_key_file")?) {
         (Some(k), _) => k,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("dkim private_key_file {path}: {e}")))?,
+        (None, Some(path)) => DkimConfig::read_key_file(&path).map_err(|e| err(py, e))?,
         (None, None) => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "dkim needs 'private_key' (PEM) or 'private_key_file'",
+            return Err(err(
+                py,
+                Error::invalid("dkim needs 'private_key' (PEM) or 'private_key_file'"),
             ))
         }
     };
@@ -80,7 +79,7 @@ impl PyMailer {
         let mut c = TransportConfig::new(host, port);
         c.security = config::security(py, security, port)?;
         c.credentials = config::credentials(username, password, oauth2_token);
-        c.timeouts = config::timeouts(timeout)?;
+        c.timeouts = config::timeouts(py, timeout)?;
         c.pool.max_connections = pool.max(1);
         c.pool.max_messages = max_messages;
         c.hello_name = local_hostname;

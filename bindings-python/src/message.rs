@@ -44,15 +44,16 @@ fn one_mailbox(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) ->
     match list.len() {
         0 => Ok(None),
         1 => Ok(list.pop()),
-        n => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{field}: expected one address, got {n}"
-        ))),
+        n => Err(err(
+            py,
+            polymailer::Error::invalid(format!("{field}: expected one address, got {n}")),
+        )),
     }
 }
 
 /// A path (str / os.PathLike) or a dict: `filename`, `content` (bytes or str), `path`,
 /// `content_type`, `cid`.
-fn attachment(item: &Bound<'_, PyAny>) -> PyResult<Attachment> {
+fn attachment(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Attachment> {
     let Ok(d) = item.cast::<PyDict>() else {
         let path: std::path::PathBuf = item.extract()?;
         return Ok(Attachment::path(path));
@@ -65,8 +66,9 @@ fn attachment(item: &Bound<'_, PyAny>) -> PyResult<Attachment> {
         }),
         (None, Some(p)) => Content::Path(p.extract()?),
         (None, None) => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "attachment needs 'content' or 'path'",
+            return Err(err(
+                py,
+                polymailer::Error::invalid("attachment needs 'content' or 'path'"),
             ))
         }
     };
@@ -126,7 +128,7 @@ impl PyMessage {
             .map_err(|e| err(py, e))?;
         if let Some(list) = attachments {
             for item in list.iter() {
-                m.attachments.push(attachment(&item)?);
+                m.attachments.push(attachment(py, &item)?);
             }
         }
         if let Some(h) = headers {

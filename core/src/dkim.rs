@@ -53,6 +53,19 @@ impl fmt::Debug for DkimConfig {
 }
 
 impl DkimConfig {
+    /// Reads a PEM private key file for [`DkimConfig::new`]; an unreadable file is an `Io` error
+    /// naming the path.
+    pub fn read_key_file(path: impl AsRef<std::path::Path>) -> Result<String> {
+        let path = path.as_ref();
+        std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                crate::ErrorKind::Io,
+                crate::Stage::Build,
+                format!("dkim private key file {}: {e}", path.display()),
+            )
+        })
+    }
+
     /// `private_key_pem`: `BEGIN PRIVATE KEY` (PKCS#8, RSA or Ed25519) or `BEGIN RSA PRIVATE KEY`.
     /// `identity` is the optional `i=` tag; `headers` defaults to [`DEFAULT_SIGNED_HEADERS`].
     pub fn new(

@@ -438,10 +438,29 @@ struct StreamedFile {
     size: u64,
 }
 
+/// Attachment paths name local files only: a URL (`https://…`), a `data:` URI or a PHP-style
+/// stream wrapper (`phar:`, `php://…`) is refused, never fetched or opened (the CVE-2017-5223 /
+/// CVE-2018-19296 classes). Every binding applies this through [`Message::build`].
+pub fn check_attachment_path(path: &str) -> Result<()> {
+    let lower = path.to_ascii_lowercase();
+    let wrapper = lower.starts_with("phar:")
+        || lower.starts_with("data:")
+        || lower.split_once("://").is_some_and(|(scheme, _)| {
+            !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+        });
+    if path.is_empty() || path.contains('\0') || wrapper {
+        return Err(Error::invalid(format!(
+            "attachment path {path:?}: only local files are read"
+        )));
+    }
+    Ok(())
+}
+
 fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<SinglePart> {
     let (body, path_name) = match &a.content {
         Content::Bytes(b) => (Body::new(b.clone()), None),
         Content::Path(p) => {
+            check_attachment_path(&p.to_string_lossy())?;
             // Opened now so that an unreadable path fails before any connection is made.
             let meta = std::fs::File::open(p)
                 .and_then(|f| f.metadata())
@@ -821,6 +840,16 @@ mod tests {
         let mut m = base.clone();
         m.attachments.push(Attachment::path("/nonexistent/file.pdf"));
         assert!(m.build().unwrap_err().to_string().contains("/nonexistent/file.pdf"));
+        for url in [
+            "https://example.com/x.pdf",
+            "data:text/plain,hi",
+            "phar://x.phar/a",
+            "PHP://filter/resource=/etc/passwd",
+        ] {
+            let mut m = base.clone();
+            m.attachments.push(Attachment::path(url));
+            assert_eq!(m.build().unwrap_err().kind(), crate::ErrorKind::InvalidInput, "{url}");
+        }
     }
 
     #[test]
