@@ -2,7 +2,7 @@
 //! `responseCode`, `response`, `command`); `index.js` turns them into `Error` objects.
 
 use napi_derive::napi;
-use polymailer::{Error, ErrorKind, Stage};
+use polymailer::{Error, ErrorKind, Hint, Stage};
 
 #[napi(object)]
 pub struct ErrorFields {
@@ -34,13 +34,38 @@ fn code(e: &Error) -> &'static str {
     }
 }
 
+/// Nodemailer's `err.command` words.
+fn command(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Build | Stage::Envelope => "API",
+        Stage::Connect => "CONN",
+        Stage::Greeting => "GREETING",
+        Stage::Ehlo => "EHLO",
+        Stage::StartTls => "STARTTLS",
+        Stage::Auth => "AUTH",
+        Stage::Mail => "MAIL FROM",
+        Stage::Rcpt => "RCPT TO",
+        Stage::Data | Stage::Message => "DATA",
+        Stage::Command => "CMD",
+    }
+}
+
+/// The error's text, with its hint in Nodemailer's option names.
+fn message(e: &Error) -> String {
+    match e.hint() {
+        Some(Hint::UseStartTls) => format!("{e}: set secure: false (STARTTLS is used when offered)"),
+        Some(Hint::UseImplicitTls) => format!("{e}: set secure: true"),
+        None => e.to_string(),
+    }
+}
+
 pub fn fields(e: &Error) -> ErrorFields {
     ErrorFields {
-        message: e.to_string(),
+        message: message(e),
         code: code(e).to_string(),
         response_code: e.code().map(u32::from),
         response: e.reply().map(|r| r.one_line()),
-        command: e.stage().command().to_string(),
+        command: command(e.stage()).to_string(),
         rejected: e.rejected().iter().map(|r| r.address.clone()).collect(),
         kind: e.kind().as_str().to_string(),
         transient: e.is_transient(),
@@ -49,5 +74,5 @@ pub fn fields(e: &Error) -> ErrorFields {
 
 /// For synchronous failures (bad options): a thrown `Error` whose message carries the code.
 pub fn throw(e: Error) -> napi::Error {
-    napi::Error::new(napi::Status::InvalidArg, format!("{}: {}", code(&e), e))
+    napi::Error::new(napi::Status::InvalidArg, format!("{}: {}", code(&e), message(&e)))
 }

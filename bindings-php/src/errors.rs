@@ -3,7 +3,7 @@
 
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::zend::ClassEntry;
-use polymailer::{Error, ErrorKind, Stage};
+use polymailer::{Error, ErrorKind, Hint, Stage};
 
 /// `Polymailer\PHPMailer\Exception`, declared in PHP (php/exception.php) at request startup.
 pub const EXCEPTION_PHP: &str = include_str!("../php/exception.php");
@@ -54,7 +54,15 @@ pub fn phpmailer_message(e: &Error, sender: &str) -> String {
                 Stage::Connect | Stage::Greeting | Stage::Ehlo | Stage::StartTls
             ) =>
         {
-            format!("{} {}", lang::SMTP_CONNECT_FAILED, e.message())
+            match e.hint() {
+                Some(Hint::UseStartTls) => {
+                    format!("{} {}: set SMTPSecure = 'tls'", lang::SMTP_CONNECT_FAILED, e.message())
+                }
+                Some(Hint::UseImplicitTls) => {
+                    format!("{} {}: set SMTPSecure = 'ssl'", lang::SMTP_CONNECT_FAILED, e.message())
+                }
+                None => format!("{} {}", lang::SMTP_CONNECT_FAILED, e.message()),
+            }
         }
         ErrorKind::SenderRefused => format!("{}{} : {}", lang::FROM_FAILED, sender, detail),
         ErrorKind::RecipientsRefused => recipients_failed(e.rejected()),

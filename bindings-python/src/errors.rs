@@ -6,27 +6,10 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use polymailer::{Error, ErrorKind, Stage};
+use polymailer::{Error, ErrorKind, Hint, Stage};
 
 fn class<'py>(py: Python<'py>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
     py.import(module)?.getattr(name)
-}
-
-fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Build => "build",
-        Stage::Envelope => "envelope",
-        Stage::Connect => "connect",
-        Stage::Greeting => "greeting",
-        Stage::Ehlo => "ehlo",
-        Stage::StartTls => "starttls",
-        Stage::Auth => "auth",
-        Stage::Mail => "mail",
-        Stage::Rcpt => "rcpt",
-        Stage::Data => "data",
-        Stage::Message => "message",
-        Stage::Command => "command",
-    }
 }
 
 /// Builds the exception instance (not raised): `send_many` returns them in its list.
@@ -41,7 +24,15 @@ pub fn exception<'py>(
         let t = e.reply().map(|r| r.text()).unwrap_or_else(|| e.message().to_string());
         PyBytes::new(py, t.as_bytes())
     };
-    let msg = e.message();
+    let hinted = match e.hint() {
+        Some(Hint::UseStartTls) => format!(
+            "{}: use smtplib.SMTP and starttls() (Mailer: security='starttls')",
+            e.message()
+        ),
+        Some(Hint::UseImplicitTls) => format!("{}: use smtplib.SMTP_SSL (Mailer: security='tls')", e.message()),
+        None => e.message().to_string(),
+    };
+    let msg = hinted.as_str();
     let exc = match (e.kind(), e.code()) {
         (ErrorKind::InvalidInput, _) => class(py, "polymailer.errors", "InvalidInputError")?.call1((msg,))?,
         (ErrorKind::Timeout, _) => py
@@ -80,7 +71,7 @@ pub fn exception<'py>(
         (ErrorKind::Io, _) => py.get_type::<pyo3::exceptions::PyOSError>().into_any().call1((msg,))?,
     };
     exc.setattr("kind", e.kind().as_str())?;
-    exc.setattr("stage", stage_name(e.stage()))?;
+    exc.setattr("stage", e.stage().as_str())?;
     exc.setattr("enhanced_status", e.enhanced_status().map(|s| s.to_string()))?;
     exc.setattr("transient", e.is_transient())?;
     Ok(exc)

@@ -76,23 +76,50 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// The SMTP verb (or pseudo-command) of this stage, as Nodemailer's `err.command` shows it.
+    /// The stable name every binding exposes (`"rcpt"`, `"starttls"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Build => "build",
+            Stage::Envelope => "envelope",
+            Stage::Connect => "connect",
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "ehlo",
+            Stage::StartTls => "starttls",
+            Stage::Auth => "auth",
+            Stage::Mail => "mail",
+            Stage::Rcpt => "rcpt",
+            Stage::Data => "data",
+            Stage::Message => "message",
+            Stage::Command => "command",
+        }
+    }
+
+    /// What the stage is called in messages: the SMTP verb (`MAIL FROM`), or the step.
     pub fn command(self) -> &'static str {
         match self {
-            Stage::Build => "API",
-            Stage::Envelope => "API",
-            Stage::Connect => "CONN",
-            Stage::Greeting => "GREETING",
+            Stage::Build | Stage::Envelope => "the input check",
+            Stage::Connect => "connect",
+            Stage::Greeting => "the greeting",
             Stage::Ehlo => "EHLO",
             Stage::StartTls => "STARTTLS",
             Stage::Auth => "AUTH",
             Stage::Mail => "MAIL FROM",
             Stage::Rcpt => "RCPT TO",
             Stage::Data => "DATA",
-            Stage::Message => "DATA",
-            Stage::Command => "CMD",
+            Stage::Message => "the end of DATA",
+            Stage::Command => "the command",
         }
     }
+}
+
+/// What the caller can change to fix the error, for each binding to say in its own words
+/// (a setting's name differs between smtplib, Nodemailer and PHPMailer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hint {
+    /// The port speaks plain SMTP and upgrades with STARTTLS: do not use implicit TLS.
+    UseStartTls,
+    /// The port expects TLS from the first byte (465).
+    UseImplicitTls,
 }
 
 /// A recipient the server refused, with its reply.
@@ -125,6 +152,7 @@ pub struct Error {
     rejected: Vec<RejectedRecipient>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
     unsent: bool,
+    hint: Option<Hint>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -140,6 +168,7 @@ impl Clone for Error {
             rejected: self.rejected.clone(),
             source: None,
             unsent: self.unsent,
+            hint: self.hint,
         }
     }
 }
@@ -154,6 +183,7 @@ impl Error {
             rejected: Vec::new(),
             source: None,
             unsent: false,
+            hint: None,
         }
     }
 
@@ -179,6 +209,16 @@ impl Error {
     pub(crate) fn with_rejected(mut self, rejected: Vec<RejectedRecipient>) -> Self {
         self.rejected = rejected;
         self
+    }
+
+    pub(crate) fn with_hint(mut self, hint: Hint) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// What the caller could change (each binding names the setting in its own words).
+    pub fn hint(&self) -> Option<Hint> {
+        self.hint
     }
 
     /// Marks a message that never left this machine because its connection failed first.

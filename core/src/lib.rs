@@ -36,7 +36,7 @@ pub use config::{
 };
 pub use connection::{Connection, SendReport};
 pub use dkim::DkimConfig;
-pub use error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
+pub use error::{Error, ErrorKind, Hint, RejectedRecipient, Result, Stage};
 pub use extensions::Extensions;
 pub use mailer::Mailer;
 pub use message::{Attachment, Content, Dsn, Envelope, Message, Prepared, Priority, RawMessage};

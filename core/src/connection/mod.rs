@@ -22,7 +22,7 @@ pub use stream::Io;
 use stream::Stream;
 
 use crate::config::{Security, TransportConfig};
-use crate::error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
+use crate::error::{Error, ErrorKind, Hint, RejectedRecipient, Result, Stage};
 use crate::extensions::Extensions;
 use crate::message::Envelope;
 use crate::reply::Reply;
@@ -231,11 +231,11 @@ impl Connection {
         if conn.config.security == Security::ImplicitTls {
             conn.handshake(Stage::Connect).await.map_err(|e| {
                 if matches!(port, 25 | 587 | 2525) && e.kind() == ErrorKind::Tls {
-                    let hint = format!(
+                    let text = format!(
                         "{e} (port {port} normally speaks plain SMTP and upgrades with STARTTLS: \
-                         do not use implicit TLS there; Nodemailer secure: false, PHPMailer SMTPSecure 'tls', smtplib SMTP)"
+                         do not use implicit TLS there)"
                     );
-                    Error::new(ErrorKind::Tls, Stage::Connect, hint)
+                    Error::new(ErrorKind::Tls, Stage::Connect, text).with_hint(Hint::UseStartTls)
                 } else {
                     e
                 }
@@ -250,11 +250,8 @@ impl Connection {
         };
         let greeting = conn.read_reply(Stage::Greeting, limit).await.map_err(|e| {
             if mismatch && e.kind() == ErrorKind::Timeout {
-                let hint = format!(
-                    "no greeting from port 465 within {limit:?}: port 465 expects implicit TLS \
-                     (Nodemailer secure: true, PHPMailer SMTPSecure 'ssl', smtplib SMTP_SSL)"
-                );
-                Error::new(ErrorKind::Timeout, Stage::Greeting, hint)
+                let text = format!("no greeting from port 465 within {limit:?}: port 465 expects implicit TLS");
+                Error::new(ErrorKind::Timeout, Stage::Greeting, text).with_hint(Hint::UseImplicitTls)
             } else {
                 e
             }
