@@ -5,7 +5,7 @@
 
 const EventEmitter = require('events');
 const fs = require('fs');
-const { NativeTransport } = require('./native.js');
+const { NativeTransport, checkOptions } = require('./native.js');
 const services = require('./services.json');
 
 const serviceIndex = new Map();
@@ -316,12 +316,10 @@ class Transporter extends EventEmitter {
     this.options = opts;
     this._defaults = defaults || {};
     this.logger = makeLogger(opts.logger);
-    try {
-      this._native = new NativeTransport(nativeOptions(opts));
-    } catch (e) {
-      const [, code, message] = /^(E[A-Z]+): ([\s\S]*)$/.exec(e.message) || [null, 'EPROTOCOL', e.message];
-      throw Object.assign(new Error(message), { code });
-    }
+    const native = nativeOptions(opts);
+    const problem = checkOptions(native);
+    if (problem) throw toError(problem);
+    this._native = new NativeTransport(native);
   }
 
   /** sendMail(mail[, callback]): a Promise when no callback is given. */

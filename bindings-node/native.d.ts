@@ -45,6 +45,12 @@ export interface AuthOptions {
   accessToken?: string
 }
 
+/**
+ * The options' problem as error fields (`code`, `kind`, …), or nothing when a transport can
+ * be made from them: `createTransport` throws a real Error built from these.
+ */
+export declare function checkOptions(options: TransportOptions): ErrorFields | null
+
 export interface DkimOptions {
   domainName: string
   keySelector: string

@@ -115,6 +115,16 @@ where
     Ok(promise)
 }
 
+/// The options' problem as error fields (`code`, `kind`, …), or nothing when a transport can
+/// be made from them: `createTransport` throws a real Error built from these.
+#[napi]
+pub fn check_options(options: TransportOptions) -> Option<ErrorFields> {
+    TransportConfig::try_from(options)
+        .and_then(|c| c.validate().map(|_| c))
+        .err()
+        .map(|e| fields(&e))
+}
+
 #[napi]
 impl NativeTransport {
     #[napi(constructor)]
