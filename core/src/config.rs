@@ -476,7 +476,23 @@ impl TransportConfig {
         if self.pool.max_connections == 0 {
             return Err(Error::invalid("pool.max_connections must be at least 1"));
         }
+        if self.credentials.is_some() {
+            // Settings that never encrypt cannot carry credentials to another host.
+            self.check_plaintext_auth(self.security != Security::None)?;
+        }
         Ok(())
+    }
+
+    /// The one plain-text AUTH rule: credentials go over an unencrypted connection only to this
+    /// machine or when explicitly allowed. `encrypted`: whether TLS is (or will be) active.
+    pub fn check_plaintext_auth(&self, encrypted: bool) -> Result<()> {
+        if encrypted || self.allow_insecure_auth || self.host_is_loopback() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "refusing to send credentials in plain text to {}: use STARTTLS or implicit TLS, or allow insecure auth explicitly",
+            self.host
+        )))
     }
 
     /// True when the host is this machine (plain-text AUTH is allowed there).

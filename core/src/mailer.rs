@@ -51,16 +51,6 @@ impl Mailer {
     /// Validates the config (refusing plain-text AUTH to a remote host) without connecting.
     pub fn new(config: TransportConfig) -> Result<Mailer> {
         config.validate()?;
-        if config.credentials.is_some()
-            && config.security == Security::None
-            && !config.allow_insecure_auth
-            && !config.host_is_loopback()
-        {
-            return Err(Error::invalid(format!(
-                "refusing to send credentials in plain text to {}: use STARTTLS or implicit TLS, or allow insecure auth explicitly",
-                config.host
-            )));
-        }
         if config.security != Security::None {
             crate::tls::client_config(&config.tls)?;
         }

@@ -11,16 +11,7 @@ use crate::reply::Reply;
 impl Connection {
     /// AUTH with the given credentials. Refuses plain text to a remote host unless allowed.
     pub async fn auth(&mut self, creds: &Credentials) -> Result<Reply> {
-        if !self.tls_active && !self.config.allow_insecure_auth && !self.config.host_is_loopback() {
-            return Err(Error::new(
-                ErrorKind::Tls,
-                Stage::Auth,
-                format!(
-                    "refusing to send credentials in plain text to {}: the connection is not encrypted",
-                    self.config.host
-                ),
-            ));
-        }
+        self.config.check_plaintext_auth(self.tls_active)?;
         let offered = self.extensions().auth_mechanisms();
         let mechanism = match (creds.mechanism, &creds.secret) {
             (AuthMechanism::Auto, Secret::OAuth2Token(_)) => AuthMechanism::Xoauth2,

@@ -272,16 +272,6 @@ impl Connection {
     /// Connects and readies the session as the config says: EHLO (HELO fallback), STARTTLS,
     /// EHLO again, AUTH.
     pub async fn open(config: Arc<TransportConfig>) -> Result<Connection> {
-        if config.credentials.is_some()
-            && config.security == Security::None
-            && !config.allow_insecure_auth
-            && !config.host_is_loopback()
-        {
-            return Err(Error::invalid(format!(
-                "refusing to send credentials in plain text to {}: use STARTTLS or implicit TLS, or allow insecure auth explicitly",
-                config.host
-            )));
-        }
         let mut conn = Connection::connect(config).await?;
         conn.hello().await?;
         let offered = conn.extensions().starttls();
