@@ -1,11 +1,9 @@
 //! `NativeTransport`: the core `Mailer` behind Nodemailer's transporter. Every call returns a
 //! Promise settled from the core's runtime; the event loop never waits on I/O.
 
-use std::sync::{Arc, Mutex};
-
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use polymailer::{runtime, Direction, Mailer, SendReport, TransportConfig};
+use polymailer::{runtime, Direction, Mailer, Recorder, SendReport, TransportConfig};
 
 use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
@@ -81,25 +79,7 @@ impl From<polymailer::Result<SendReport>> for Outcome {
 #[napi]
 pub struct NativeTransport {
     mailer: Mailer,
-    transcript: Option<Arc<Mutex<Vec<Vec<String>>>>>,
-}
-
-/// A transcript hook that keeps `[direction, line]` pairs until JS takes them.
-fn recorder() -> (Arc<Mutex<Vec<Vec<String>>>>, polymailer::Transcript) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let hook: polymailer::Transcript = Arc::new(move |d: Direction, line: &str| {
-        let (dir, text) = match d {
-            Direction::Client => ("client", line.to_string()),
-            Direction::Server => ("server", line.to_string()),
-            Direction::Data => ("message", format!("<{} bytes encoded mime message>", line.len())),
-            Direction::Info => ("network", line.to_string()),
-        };
-        sink.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(vec![dir.to_string(), text]);
-    });
-    (lines, hook)
+    transcript: Option<Recorder>,
 }
 
 /// Runs `work` on the core runtime and settles the returned Promise with its outcome.
@@ -131,13 +111,10 @@ impl NativeTransport {
     pub fn new(options: TransportOptions) -> Result<Self> {
         let record = options.record_transcript.unwrap_or(false);
         let mut config = TransportConfig::try_from(options).map_err(throw)?;
-        let transcript = if record {
-            let (lines, hook) = recorder();
-            config.transcript = Some(hook);
-            Some(lines)
-        } else {
-            None
-        };
+        let transcript = record.then(Recorder::recording);
+        if let Some(r) = &transcript {
+            config.transcript = Some(r.hook());
+        }
         Ok(NativeTransport {
             mailer: Mailer::new(config).map_err(throw)?,
             transcript,
@@ -147,10 +124,22 @@ impl NativeTransport {
     /// Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked).
     #[napi]
     pub fn take_transcript(&self) -> Vec<Vec<String>> {
-        match &self.transcript {
-            Some(lines) => std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner())),
-            None => Vec::new(),
-        }
+        let Some(recorder) = &self.transcript else {
+            return Vec::new();
+        };
+        recorder
+            .take()
+            .into_iter()
+            .map(|(d, line)| {
+                let (dir, text) = match d {
+                    Direction::Client => ("client", line),
+                    Direction::Server => ("server", line),
+                    Direction::Data => ("message", format!("<{} bytes encoded mime message>", line.len())),
+                    Direction::Info => ("network", line),
+                };
+                vec![dir.to_string(), text]
+            })
+            .collect()
     }
 
     /// Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport.

@@ -1,7 +1,6 @@
 //! PHPMailer's connection properties → the core `Mailer` (Host failover list, SMTPSecure,
 //! SMTPAutoTLS, SMTPOptions, AuthType, Timeout, DKIM), and `SMTPDebug` output.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ext_php_rs::types::{ZendCallable, Zval};
@@ -11,21 +10,6 @@ use polymailer::{
 
 use crate::mailer::PHPMailer;
 use crate::value::Value;
-
-/// Transcript lines kept during a call, printed afterwards through `Debugoutput`.
-#[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<(Direction, String)>>>);
-
-impl Recorder {
-    fn hook(&self) -> polymailer::Transcript {
-        let lines = self.0.clone();
-        Arc::new(move |d, l| lines.lock().unwrap_or_else(|e| e.into_inner()).push((d, l.to_string())))
-    }
-
-    pub fn take(&self) -> Vec<(Direction, String)> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
 
 /// One `Host` entry: `host`, `host:port`, `tls://host:587`, `ssl://host:465`.
 struct HostEntry {

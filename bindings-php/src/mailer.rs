@@ -9,10 +9,11 @@ use ext_php_rs::types::Zval;
 use polymailer::address::validate_address;
 use polymailer::{runtime, Mailer, SendReport};
 
-use crate::config::{self, Recorder};
+use crate::config;
 use crate::errors::{self, lang};
 use crate::message::{self, AttachmentSpec};
 use crate::value::{arg_string, Value};
+use polymailer::Recorder;
 
 pub const VERSION: &str = "6.9.3";
 
@@ -194,7 +195,7 @@ impl PHPMailer {
             sent_mime: Default::default(),
             prepared: None,
             transport: None,
-            recorder: Recorder::default(),
+            recorder: Recorder::recording(),
         }
     }
 }

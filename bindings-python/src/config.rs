@@ -1,8 +1,7 @@
 //! Python options → `TransportConfig` (one place), and the TLS options a Python `ssl.SSLContext`
 //! was turned into by `polymailer._tls`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -77,35 +76,13 @@ pub fn credentials(
     }
 }
 
-/// Transcript lines recorded while `on` is set, drained by Python after each call to print
-/// them in smtplib's debug format and to `logging.getLogger("polymailer")`.
-#[derive(Clone, Default)]
-pub struct Recorder {
-    pub on: Arc<AtomicBool>,
-    pub lines: Arc<Mutex<Vec<(&'static str, String)>>>,
-}
-
-impl Recorder {
-    pub fn hook(&self) -> polymailer::Transcript {
-        let me = self.clone();
-        Arc::new(move |direction, line| {
-            if me.on.load(Ordering::Relaxed) {
-                let d = match direction {
-                    Direction::Client => "send",
-                    Direction::Server => "reply",
-                    Direction::Data => "data",
-                    Direction::Info => "info",
-                };
-                me.lines
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((d, line.to_string()));
-            }
-        })
-    }
-
-    pub fn take(&self) -> Vec<(&'static str, String)> {
-        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
+/// The direction words `take_transcript` returns.
+pub fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Client => "send",
+        Direction::Server => "reply",
+        Direction::Data => "data",
+        Direction::Info => "info",
     }
 }
 

@@ -2,7 +2,6 @@
 //! `smtplib.SMTP`; and `SendReport`. Every network wait releases the GIL.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
@@ -13,8 +12,9 @@ use polymailer::{
     TransportConfig,
 };
 
-use crate::config::{self, Recorder};
+use crate::config;
 use crate::errors::{err, to_pyerr};
+use polymailer::Recorder;
 
 /// What the server did with one message.
 #[pyclass(name = "SendReport", module = "polymailer", frozen, get_all)]
@@ -108,7 +108,7 @@ impl PyConnection {
         record: bool,
     ) -> PyResult<(Self, CodeMsg)> {
         let recorder = Recorder::default();
-        recorder.on.store(record, Ordering::Relaxed);
+        recorder.set_on(record);
         let mut config = TransportConfig::new(host, port).security(if implicit_tls {
             Security::ImplicitTls
         } else {
@@ -141,13 +141,17 @@ impl PyConnection {
     }
 
     fn set_recording(&self, on: bool) {
-        self.recorder.on.store(on, Ordering::Relaxed);
+        self.recorder.set_on(on);
     }
 
     /// Transcript lines since the last call: `(direction, line)`, direction being `send`,
     /// `reply`, `data` or `info`. AUTH secrets are already masked.
     fn take_transcript(&self) -> Vec<(&'static str, String)> {
-        self.recorder.take()
+        self.recorder
+            .take()
+            .into_iter()
+            .map(|(d, l)| (config::direction(d), l))
+            .collect()
     }
 
     #[pyo3(signature = (name=None))]

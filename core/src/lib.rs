@@ -42,4 +42,4 @@ pub use mailer::Mailer;
 pub use message::{Attachment, Content, Dsn, Envelope, Message, Prepared, Priority, RawMessage};
 pub use payload::{Payload, Piece};
 pub use reply::{EnhancedStatus, Reply};
-pub use transcript::{Direction, Transcript};
+pub use transcript::{Direction, Recorder, Transcript};
