@@ -98,6 +98,7 @@ where
 /// The options' problem as error fields (`code`, `kind`, …), or nothing when a transport can
 /// be made from them: `createTransport` throws a real Error built from these.
 #[napi]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
 pub fn check_options(options: TransportOptions) -> Option<ErrorFields> {
     TransportConfig::try_from(options)
         .and_then(|c| c.validate().map(|_| c))
