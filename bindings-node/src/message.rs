@@ -6,8 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use polymailer::address::{self, parse_list};
-use polymailer::message::dedup;
-use polymailer::{Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result};
+use polymailer::{
+    Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result, SenderRule,
+};
 
 #[napi(object)]
 pub struct AddressObject {
@@ -109,7 +110,7 @@ impl TryFrom<MailInput> for Outgoing {
         let to = mailboxes(mail.to)?;
         let cc = mailboxes(mail.cc)?;
         let bcc = mailboxes(mail.bcc)?;
-        let mut envelope = match mail.envelope {
+        let explicit = match mail.envelope {
             Some(e) => Some(Envelope::new(
                 match e.from {
                     Some(f) => address::envelope_address("envelope from", &f)?,
@@ -117,29 +118,8 @@ impl TryFrom<MailInput> for Outgoing {
                 },
                 address::envelope_recipients("envelope to", &e.to.unwrap_or_default())?,
             )),
-            None => {
-                let env_from = from
-                    .as_ref()
-                    .or(sender.as_ref())
-                    .or(reply_to.first())
-                    .map(|m| m.address.clone());
-                let rcpts = dedup(to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()));
-                Some(Envelope::new(env_from, rcpts))
-            }
+            None => None,
         };
-        if let Some(env) = envelope.as_mut() {
-            env.dsn = Dsn::new(
-                mail.dsn_ret.as_deref(),
-                mail.dsn_envid.as_deref(),
-                &mail.dsn_notify.unwrap_or_default(),
-                mail.dsn_orcpt.as_deref(),
-            )?;
-        }
-        if let Some(raw) = mail.raw {
-            let mut r = RawMessage::new(raw.to_vec());
-            r.envelope = envelope;
-            return Ok(Outgoing::Raw(r));
-        }
         let mut m = Message {
             from,
             sender,
@@ -147,18 +127,29 @@ impl TryFrom<MailInput> for Outgoing {
             cc,
             bcc,
             reply_to,
-            subject: mail.subject,
-            text: mail.text,
-            html: mail.html,
-            message_id: mail.message_id,
-            in_reply_to: mail.in_reply_to,
-            references: mail.references.unwrap_or_default(),
-            date: mail
-                .date
-                .map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
-            envelope,
+            sender_rule: SenderRule::FromThenSenderThenReplyTo,
             ..Default::default()
         };
+        let mut envelope = explicit.unwrap_or_else(|| m.derived_envelope());
+        envelope.dsn = Dsn::new(
+            mail.dsn_ret.as_deref(),
+            mail.dsn_envid.as_deref(),
+            &mail.dsn_notify.unwrap_or_default(),
+            mail.dsn_orcpt.as_deref(),
+        )?;
+        if let Some(raw) = mail.raw {
+            return Ok(Outgoing::Raw(RawMessage::new(raw.to_vec()).with_envelope(envelope)));
+        }
+        m.subject = mail.subject;
+        m.text = mail.text;
+        m.html = mail.html;
+        m.message_id = mail.message_id;
+        m.in_reply_to = mail.in_reply_to;
+        m.references = mail.references.unwrap_or_default();
+        m.date = mail
+            .date
+            .map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        m.envelope = Some(envelope);
         m.priority = mail.priority.as_deref().map(str::parse::<Priority>).transpose()?;
         for a in mail.attachments.unwrap_or_default() {
             let content = match (a.content, a.path) {

@@ -1,7 +1,7 @@
 //! PHPMailer's message state → a core `Message`, built and validated by the core (which also
 //! refuses attachment paths that are URLs or stream wrappers).
 
-use polymailer::{Attachment, Content, Dsn, Envelope, Mailbox, Message, Prepared};
+use polymailer::{Attachment, Content, Dsn, Mailbox, Message, Prepared};
 
 use crate::errors::lang;
 use crate::mailer::PHPMailer;
@@ -143,7 +143,7 @@ pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
             .push(("Disposition-Notification-To".into(), format!("<{to}>")));
     }
     msg.headers.extend(m.custom_headers.iter().cloned());
-    let envelope_from = m.sender.non_empty().unwrap_or(from);
+    msg.return_path = m.sender.non_empty();
     let notify: Vec<String> = m
         .dsn
         .string()
@@ -151,12 +151,9 @@ pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    msg.envelope = Some(Envelope {
-        from: Some(envelope_from),
-        to: m.to.iter().chain(&m.cc).chain(&m.bcc).map(|(a, _)| a.clone()).collect(),
-        dsn: Dsn::new(None, None, &notify, None).map_err(|e| e.to_string())?,
-        ..Default::default()
-    });
+    let mut envelope = msg.derived_envelope();
+    envelope.dsn = Dsn::new(None, None, &notify, None).map_err(|e| e.to_string())?;
+    msg.envelope = Some(envelope);
     msg.build().map_err(|e| match e.stage() {
         polymailer::Stage::Envelope => format!("{}{}", lang::INVALID_ADDRESS, e.message()),
         _ => e.to_string(),

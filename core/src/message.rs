@@ -211,6 +211,16 @@ impl Envelope {
     }
 }
 
+/// How MAIL FROM is chosen when no explicit envelope is given: each host library's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SenderRule {
+    /// smtplib's `send_message`: Sender, else From.
+    #[default]
+    SenderThenFrom,
+    /// Nodemailer: From, else Sender, else the first Reply-To.
+    FromThenSenderThenReplyTo,
+}
+
 /// A message ready for the wire: its content, the envelope, and its Message-ID.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -243,6 +253,10 @@ pub struct Message {
     pub references: Vec<String>,
     /// Overrides the envelope derived from the headers.
     pub envelope: Option<Envelope>,
+    /// MAIL FROM without a header (PHPMailer's `Sender`, the Return-Path); wins over the rule.
+    pub return_path: Option<String>,
+    /// The rule that picks MAIL FROM from the headers.
+    pub sender_rule: SenderRule,
 }
 
 impl Message {
@@ -253,10 +267,22 @@ impl Message {
     /// The envelope: the explicit one, or MAIL FROM from Sender/From and RCPT TO from
     /// To + Cc + Bcc, de-duplicated.
     pub fn envelope(&self) -> Result<Envelope> {
-        if let Some(e) = &self.envelope {
-            return e.to_wire();
+        match &self.envelope {
+            Some(e) => e.to_wire(),
+            None => self.derived_envelope().to_wire(),
         }
-        let from = self.sender.as_ref().or(self.from.as_ref()).map(|m| m.address.clone());
+    }
+
+    /// The envelope the fields imply (not yet validated): MAIL FROM by `return_path`, else
+    /// `sender_rule`; RCPT TO from To + Cc + Bcc, de-duplicated.
+    pub fn derived_envelope(&self) -> Envelope {
+        let by_rule = match self.sender_rule {
+            SenderRule::SenderThenFrom => self.sender.as_ref().or(self.from.as_ref()),
+            SenderRule::FromThenSenderThenReplyTo => {
+                self.from.as_ref().or(self.sender.as_ref()).or(self.reply_to.first())
+            }
+        };
+        let from = self.return_path.clone().or_else(|| by_rule.map(|m| m.address.clone()));
         let to = dedup(
             self.to
                 .iter()
@@ -264,7 +290,7 @@ impl Message {
                 .chain(&self.bcc)
                 .map(|m| m.address.clone()),
         );
-        Envelope::new(from, to).to_wire()
+        Envelope::new(from, to)
     }
 
     /// Validates every field and builds the RFC 5322 bytes. Reads attachment paths.
