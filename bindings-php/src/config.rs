@@ -1,15 +1,11 @@
-//! PHPMailer's connection properties → the core `Mailer` (Host failover list, SMTPSecure,
-//! SMTPAutoTLS, SMTPOptions, AuthType, Timeout, DKIM), and `SMTPDebug` output.
+//! PHPMailer's connection settings (a plain snapshot of its properties) → the core `Mailer`:
+//! Host failover list, SMTPSecure, SMTPAutoTLS, SMTPOptions, AuthType, Timeout, DKIM.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use ext_php_rs::types::{ZendCallable, Zval};
 use polymailer::{
-    runtime, AuthMechanism, Credentials, Direction, DkimConfig, Error, Mailer, Security, Timeouts, TransportConfig,
+    runtime, AuthMechanism, Credentials, DkimConfig, Error, Mailer, Security, Timeouts, Transcript, TransportConfig,
 };
-
-use crate::mailer::PHPMailer;
-use crate::value::Value;
 
 /// One `Host` entry: `host`, `host:port`, `tls://host:587`, `ssl://host:465`.
 struct HostEntry {
@@ -44,196 +40,124 @@ fn parse_hosts(hosts: &str) -> Vec<HostEntry> {
         .collect()
 }
 
-fn ssl_option(options: &Value, key: &str) -> Option<Zval> {
-    let ssl = options.0.array()?.get("ssl")?;
-    ssl.array()?.get(key).map(|z| z.shallow_clone())
+/// What decides the connection, read from the PHPMailer object's properties once per send:
+/// plain values, so this module needs nothing of the PHP object. `Debug` hides the secrets.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Settings {
+    pub host: String,
+    pub port: i64,
+    pub smtp_secure: String,
+    pub auto_tls: bool,
+    pub smtp_auth: bool,
+    pub username: String,
+    pub password: String,
+    pub auth_type: String,
+    pub timeout: i64,
+    pub helo: Option<String>,
+    pub hostname: Option<String>,
+    /// `SMTPOptions['ssl']`: verify_peer, verify_peer_name, allow_self_signed, cafile, peer_name.
+    pub verify_peer: Option<bool>,
+    pub verify_peer_name: Option<bool>,
+    pub allow_self_signed: Option<bool>,
+    pub cafile: Option<String>,
+    pub peer_name: Option<String>,
+    pub dkim_domain: Option<String>,
+    pub dkim_selector: Option<String>,
+    pub dkim_private: Option<String>,
+    pub dkim_private_string: Option<String>,
+    pub dkim_identity: Option<String>,
+    pub debug: bool,
 }
 
-/// A fingerprint of everything that decides the connection (a change between sends opens a
-/// new one): a keyed hash, so the password and DKIM key are never held in a cache key.
-pub fn transport_key(m: &PHPMailer) -> u64 {
-    use std::hash::BuildHasher;
-    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
-    KEY.get_or_init(Default::default).hash_one(settings(m))
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
-fn settings(m: &PHPMailer) -> String {
-    let opts = [
-        "verify_peer",
-        "verify_peer_name",
-        "allow_self_signed",
-        "cafile",
-        "peer_name",
-    ]
-    .map(|k| {
-        ssl_option(&m.smtp_options, k)
-            .map(|z| Value(z).string())
-            .unwrap_or_default()
-    })
-    .join("|");
-    [
-        m.host.string(),
-        m.port.string(),
-        m.smtp_secure.string(),
-        m.smtp_auto_tls.truthy().to_string(),
-        m.smtp_auth.truthy().to_string(),
-        m.username.string(),
-        m.password.string(),
-        m.auth_type.string(),
-        m.timeout.string(),
-        m.helo.string(),
-        m.hostname.string(),
-        opts,
-        m.dkim_domain.string(),
-        m.dkim_selector.string(),
-        m.dkim_private.string(),
-        m.dkim_private_string.string(),
-        m.dkim_identity.string(),
-        (m.smtp_debug.long_or(0) > 0).to_string(),
-    ]
-    .join("\u{1}")
-}
+impl Settings {
+    /// A keyed hash of the settings (a change between sends opens a new connection): the
+    /// password and DKIM key are never held in a cache key.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::BuildHasher;
+        static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+        KEY.get_or_init(Default::default).hash_one(self)
+    }
 
-fn config_for(m: &PHPMailer, entry: &HostEntry) -> Result<TransportConfig, Error> {
-    let secure = entry
-        .scheme
-        .clone()
-        .unwrap_or_else(|| m.smtp_secure.string().to_ascii_lowercase());
-    let port = entry.port.unwrap_or_else(|| m.port.long_or(25).clamp(1, 65535) as u16);
-    let mut c = TransportConfig::new(entry.host.clone(), port);
-    c.security = Security::from_phpmailer(&secure, m.smtp_auto_tls.truthy());
-    if m.smtp_auth.truthy() {
-        let mechanism: AuthMechanism = m.auth_type.string().parse()?;
-        c.credentials = Some(Credentials::with_mechanism(
-            m.username.string(),
-            m.password.string(),
-            mechanism,
-        ));
-    }
-    let timeout = m.timeout.long_or(300).max(1) as u64;
-    c.timeouts = Timeouts::all(Duration::from_secs(timeout));
-    c.hello_name = m.helo.non_empty().or_else(|| m.hostname.non_empty());
-    let opt = |k: &str| ssl_option(&m.smtp_options, k).map(Value);
-    if opt("verify_peer").is_some_and(|v| !v.truthy()) || opt("allow_self_signed").is_some_and(|v| v.truthy()) {
-        c.tls.accept_invalid_certs = true;
-    }
-    if opt("verify_peer_name").is_some_and(|v| !v.truthy()) {
-        c.tls.accept_invalid_hostnames = true;
-    }
-    if let Some(cafile) = opt("cafile").and_then(|v| v.non_empty()) {
-        c.tls.add_ca_file(cafile)?;
-    }
-    c.tls.server_name = opt("peer_name").and_then(|v| v.non_empty());
-    if let (Some(domain), Some(selector)) = (m.dkim_domain.non_empty(), m.dkim_selector.non_empty()) {
-        let key = match (m.dkim_private_string.non_empty(), m.dkim_private.non_empty()) {
-            (Some(k), _) => k,
-            (None, Some(path)) => DkimConfig::read_key_file(&path)
-                .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
-            (None, None) => {
-                return Err(Error::invalid(format!(
-                    "{}no DKIM_private key",
-                    crate::errors::lang::SIGNING
-                )))
+    /// A Mailer with a live connection to the first `Host` entry that works (PHPMailer's
+    /// failover). `transcript` receives the SMTP traffic when `SMTPDebug` is on.
+    pub fn mailer(&self, transcript: Transcript) -> Result<Mailer, Error> {
+        let hosts = parse_hosts(&self.host);
+        if hosts.is_empty() {
+            return Err(Error::invalid("Host is empty"));
+        }
+        let mut last = None;
+        for entry in &hosts {
+            let mailer = Mailer::new(self.config_for(entry, &transcript)?)?;
+            match runtime::block_on(mailer.connect()) {
+                Ok(()) => return Ok(mailer),
+                Err(e) if e.kind() == polymailer::ErrorKind::InvalidInput => return Err(e),
+                Err(e) => last = Some(e),
             }
-        };
-        c.dkim = Some(DkimConfig::new(
-            &domain,
-            &selector,
-            &key,
-            m.dkim_identity.non_empty().as_deref(),
-            None,
-        )?);
-    }
-    if m.smtp_debug.long_or(0) > 0 {
-        c.transcript = Some(m.recorder_hook());
-    }
-    Ok(c)
-}
-
-/// A Mailer with a live connection to the first `Host` entry that works (PHPMailer's failover).
-pub fn mailer(m: &PHPMailer) -> Result<Mailer, Error> {
-    let hosts = parse_hosts(&m.host.string());
-    if hosts.is_empty() {
-        return Err(Error::invalid("Host is empty"));
-    }
-    let mut last = None;
-    for entry in &hosts {
-        let mailer = Mailer::new(config_for(m, entry)?)?;
-        match runtime::block_on(mailer.connect()) {
-            Ok(()) => return Ok(mailer),
-            Err(e) if e.kind() == polymailer::ErrorKind::InvalidInput => return Err(e),
-            Err(e) => last = Some(e),
         }
+        Err(last.expect("at least one host"))
     }
-    Err(last.expect("at least one host"))
-}
 
-impl PHPMailer {
-    pub(crate) fn recorder_hook(&self) -> polymailer::Transcript {
-        self.recorder.hook()
-    }
-}
-
-/// `2024-01-31 12:00:00` in UTC, as PHPMailer's `gmdate('Y-m-d H:i:s')`.
-fn gmdate() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Prints transcript lines the way PHPMailer's `edebug` does for each `SMTPDebug` level.
-pub fn emit_debug(output: &Value, level: i64, lines: Vec<(Direction, String)>) {
-    for (direction, line) in lines {
-        let (min_level, text) = match direction {
-            Direction::Client => (1, format!("CLIENT -> SERVER: {line}")),
-            Direction::Server => (2, format!("SERVER -> CLIENT: {line}")),
-            Direction::Data => (1, format!("CLIENT -> SERVER: <message of {} bytes>", line.len())),
-            Direction::Info => (3, format!("Connection: {line}")),
-        };
-        if level < min_level {
-            continue;
+    fn config_for(&self, entry: &HostEntry, transcript: &Transcript) -> Result<TransportConfig, Error> {
+        let secure = entry
+            .scheme
+            .clone()
+            .unwrap_or_else(|| self.smtp_secure.to_ascii_lowercase());
+        let port = entry.port.unwrap_or_else(|| self.port.clamp(1, 65535) as u16);
+        let mut c = TransportConfig::new(entry.host.clone(), port);
+        c.security = Security::from_phpmailer(&secure, self.auto_tls);
+        if self.smtp_auth {
+            let mechanism: AuthMechanism = self.auth_type.parse()?;
+            c.credentials = Some(Credentials::with_mechanism(
+                self.username.clone(),
+                self.password.clone(),
+                mechanism,
+            ));
         }
-        let mut lvl = Zval::new();
-        lvl.set_long(min_level);
-        let mut s = Zval::new();
-        let _ = s.set_string(&text, false);
-        let named = output.0.is_string() && matches!(output.string().as_str(), "echo" | "html" | "error_log");
-        if output.0.is_callable() && !named {
-            let _ = output.0.try_call(vec![&s, &lvl]);
-            continue;
+        c.timeouts = Timeouts::all(Duration::from_secs(self.timeout.max(1) as u64));
+        c.hello_name = self.helo.clone().or_else(|| self.hostname.clone());
+        if self.verify_peer == Some(false) || self.allow_self_signed == Some(true) {
+            c.tls.accept_invalid_certs = true;
         }
-        if output.0.is_object() {
-            // A PSR-3 logger.
-            let _ = output.0.try_call_method("debug", vec![&s]);
-            continue;
+        if self.verify_peer_name == Some(false) {
+            c.tls.accept_invalid_hostnames = true;
         }
-        match output.string().as_str() {
-            "error_log" => {
-                if let Ok(f) = ZendCallable::try_from_name("error_log") {
-                    let _ = f.try_call(vec![&s]);
+        if let Some(cafile) = &self.cafile {
+            c.tls.add_ca_file(cafile)?;
+        }
+        c.tls.server_name = self.peer_name.clone();
+        if let (Some(domain), Some(selector)) = (&self.dkim_domain, &self.dkim_selector) {
+            let key = match (&self.dkim_private_string, &self.dkim_private) {
+                (Some(k), _) => k.clone(),
+                (None, Some(path)) => DkimConfig::read_key_file(path)
+                    .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
+                (None, None) => {
+                    return Err(Error::invalid(format!(
+                        "{}no DKIM_private key",
+                        crate::errors::lang::SIGNING
+                    )))
                 }
-            }
-            "html" => {
-                ext_php_rs::php_print!("{}<br>\n", crate::errors::html_escape(&text));
-            }
-            _ => {
-                ext_php_rs::php_print!("{}\t{}\n", gmdate(), text);
-            }
+            };
+            c.dkim = Some(DkimConfig::new(
+                domain,
+                selector,
+                &key,
+                self.dkim_identity.as_deref(),
+                None,
+            )?);
         }
+        if self.debug {
+            c.transcript = Some(transcript.clone());
+        }
+        Ok(c)
     }
 }

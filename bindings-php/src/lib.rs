@@ -1,11 +1,13 @@
 //! The PHP extension (ext-php-rs): `Polymailer\PHPMailer\{PHPMailer, SMTP, Exception}` with
 //! PHPMailer's API over the `polymailer` core. Files mirror the core: `config.rs`,
-//! `message.rs`, `mailer.rs`, `errors.rs`; `value.rs` gives PHP's loose property typing.
+//! `message.rs`, `mailer.rs`, `errors.rs`; `debug.rs` prints `SMTPDebug` output; `value.rs`
+//! gives PHP's loose property typing. Only `mailer.rs` knows the PHP object.
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 use ext_php_rs::prelude::*;
 
 mod config;
+mod debug;
 mod errors;
 mod mailer;
 mod message;

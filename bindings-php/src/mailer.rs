@@ -9,10 +9,10 @@ use ext_php_rs::types::Zval;
 use polymailer::address::validate_address;
 use polymailer::{runtime, Mailer, SendReport};
 
-use crate::config;
 use crate::errors::{self, lang};
 use crate::message::{self, AttachmentSpec};
 use crate::value::{arg_string, Value};
+use crate::{config, debug};
 use polymailer::Recorder;
 
 pub const VERSION: &str = "6.9.3";
@@ -316,17 +316,75 @@ impl PHPMailer {
         if level <= 0 {
             return;
         }
-        config::emit_debug(&self.debug_output, level, lines);
+        debug::emit_debug(&self.debug_output, level, lines);
+    }
+
+    /// The message as plain values (all `message` needs from this object).
+    fn draft(&self) -> message::Draft<'_> {
+        message::Draft {
+            to: &self.to,
+            cc: &self.cc,
+            bcc: &self.bcc,
+            reply_to: &self.reply_to,
+            attachments: &self.attachments,
+            custom_headers: &self.custom_headers,
+            from: self.from.string(),
+            from_name: self.from_name.non_empty(),
+            sender: self.sender.non_empty(),
+            subject: self.subject.string(),
+            body: self.body.string(),
+            alt_body: self.alt_body.non_empty(),
+            is_html: self.content_type.string().eq_ignore_ascii_case("text/html"),
+            allow_empty: self.allow_empty.truthy(),
+            message_id: self.message_id.non_empty(),
+            priority: self.priority.non_empty(),
+            x_mailer: self.x_mailer.string(),
+            confirm_reading_to: self.confirm_reading_to.non_empty(),
+            dsn: self.dsn.string(),
+        }
+    }
+
+    /// The connection settings as plain values (all `config` needs from this object).
+    fn settings(&self) -> config::Settings {
+        let ssl = |k: &str| -> Option<Value> {
+            let ssl = self.smtp_options.0.array()?.get("ssl")?;
+            ssl.array()?.get(k).map(|z| Value(z.shallow_clone()))
+        };
+        config::Settings {
+            host: self.host.string(),
+            port: self.port.long_or(25),
+            smtp_secure: self.smtp_secure.string(),
+            auto_tls: self.smtp_auto_tls.truthy(),
+            smtp_auth: self.smtp_auth.truthy(),
+            username: self.username.string(),
+            password: self.password.string(),
+            auth_type: self.auth_type.string(),
+            timeout: self.timeout.long_or(300),
+            helo: self.helo.non_empty(),
+            hostname: self.hostname.non_empty(),
+            verify_peer: ssl("verify_peer").map(|v| v.truthy()),
+            verify_peer_name: ssl("verify_peer_name").map(|v| v.truthy()),
+            allow_self_signed: ssl("allow_self_signed").map(|v| v.truthy()),
+            cafile: ssl("cafile").and_then(|v| v.non_empty()),
+            peer_name: ssl("peer_name").and_then(|v| v.non_empty()),
+            dkim_domain: self.dkim_domain.non_empty(),
+            dkim_selector: self.dkim_selector.non_empty(),
+            dkim_private: self.dkim_private.non_empty(),
+            dkim_private_string: self.dkim_private_string.non_empty(),
+            dkim_identity: self.dkim_identity.non_empty(),
+            debug: self.smtp_debug.long_or(0) > 0,
+        }
     }
 
     fn transport(&mut self) -> Result<Mailer, polymailer::Error> {
-        let key = config::transport_key(self);
+        let settings = self.settings();
+        let key = settings.fingerprint();
         if let Some((k, m)) = &self.transport {
             if *k == key {
                 return Ok(m.clone());
             }
         }
-        let mailer = config::mailer(self)?;
+        let mailer = settings.mailer(self.recorder.hook())?;
         self.transport = Some((key, mailer.clone()));
         Ok(mailer)
     }
@@ -618,7 +676,7 @@ impl PHPMailer {
     #[php(name = "preSend")]
     pub fn pre_send(&mut self) -> PhpResult<bool> {
         self.error_info = Value::str("");
-        match message::build(self) {
+        match message::build(&self.draft()) {
             Ok(p) => {
                 self.last_message_id = p.message_id.clone().unwrap_or_default();
                 self.sent_mime = p.content.clone();

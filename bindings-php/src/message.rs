@@ -4,7 +4,6 @@
 use polymailer::{Attachment, Content, Dsn, Mailbox, Message, Prepared};
 
 use crate::errors::lang;
-use crate::mailer::PHPMailer;
 
 #[derive(Clone)]
 pub struct AttachmentSpec {
@@ -89,34 +88,58 @@ fn mailboxes(list: &[(String, String)]) -> Vec<Mailbox> {
         .collect()
 }
 
+/// The message as the PHPMailer object describes it, in plain values (all this module needs
+/// from the PHP object).
+pub struct Draft<'a> {
+    pub to: &'a [(String, String)],
+    pub cc: &'a [(String, String)],
+    pub bcc: &'a [(String, String)],
+    pub reply_to: &'a [(String, String)],
+    pub attachments: &'a [AttachmentSpec],
+    pub custom_headers: &'a [(String, String)],
+    pub from: String,
+    pub from_name: Option<String>,
+    /// PHPMailer's `Sender`: the envelope sender (Return-Path), not a header.
+    pub sender: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub alt_body: Option<String>,
+    pub is_html: bool,
+    pub allow_empty: bool,
+    pub message_id: Option<String>,
+    pub priority: Option<String>,
+    pub x_mailer: String,
+    pub confirm_reading_to: Option<String>,
+    pub dsn: String,
+}
+
 /// Builds the message as PHPMailer's preSend would; errors are PHPMailer's messages.
-pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
+pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
     if m.to.is_empty() && m.cc.is_empty() && m.bcc.is_empty() {
         return Err(lang::PROVIDE_ADDRESS.to_string());
     }
-    let body = m.body.string();
-    if body.is_empty() && !m.allow_empty.truthy() {
+    let body = m.body.clone();
+    if body.is_empty() && !m.allow_empty {
         return Err(lang::EMPTY_MESSAGE.to_string());
     }
-    let from = m.from.string().trim().to_string();
+    let from = m.from.trim().to_string();
     let mut msg = Message {
-        from: Some(Mailbox::new(m.from_name.non_empty(), from.clone())),
-        to: mailboxes(&m.to),
-        cc: mailboxes(&m.cc),
-        bcc: mailboxes(&m.bcc),
-        reply_to: mailboxes(&m.reply_to),
-        subject: Some(m.subject.string()),
-        message_id: m.message_id.non_empty(),
+        from: Some(Mailbox::new(m.from_name.clone(), from)),
+        to: mailboxes(m.to),
+        cc: mailboxes(m.cc),
+        bcc: mailboxes(m.bcc),
+        reply_to: mailboxes(m.reply_to),
+        subject: Some(m.subject.clone()),
+        message_id: m.message_id.clone(),
         ..Default::default()
     };
-    let html = m.content_type.string().eq_ignore_ascii_case("text/html");
-    if html {
+    if m.is_html {
         msg.html = Some(body);
-        msg.text = m.alt_body.non_empty();
+        msg.text = m.alt_body.clone();
     } else {
         msg.text = Some(body);
     }
-    for a in &m.attachments {
+    for a in m.attachments {
         msg.attachments.push(Attachment {
             content: a.content.clone(),
             filename: Some(a.filename.clone()).filter(|f| !f.is_empty()),
@@ -127,10 +150,10 @@ pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
             }),
         });
     }
-    if let Some(p) = m.priority.non_empty() {
-        msg.headers.push(("X-Priority".into(), p));
+    if let Some(p) = &m.priority {
+        msg.headers.push(("X-Priority".into(), p.clone()));
     }
-    match m.x_mailer.string().as_str() {
+    match m.x_mailer.as_str() {
         "" => msg.headers.push((
             "X-Mailer".into(),
             format!("polymailer {} (PHPMailer-compatible)", env!("CARGO_PKG_VERSION")),
@@ -138,15 +161,14 @@ pub fn build(m: &PHPMailer) -> Result<Prepared, String> {
         " " => {}
         custom => msg.headers.push(("X-Mailer".into(), custom.trim().to_string())),
     }
-    if let Some(to) = m.confirm_reading_to.non_empty() {
+    if let Some(to) = &m.confirm_reading_to {
         msg.headers
             .push(("Disposition-Notification-To".into(), format!("<{to}>")));
     }
     msg.headers.extend(m.custom_headers.iter().cloned());
-    msg.return_path = m.sender.non_empty();
+    msg.return_path = m.sender.clone();
     let notify: Vec<String> = m
         .dsn
-        .string()
         .split(',')
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
