@@ -3,11 +3,11 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use polymailer::{runtime, Direction, Mailer, Recorder, SendReport, TransportConfig};
+use polymailer::{runtime, Direction, Mailer, Outgoing, Recorder, SendReport, TransportConfig};
 
 use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
-use crate::message::{MailInput, Outgoing};
+use crate::message::MailInput;
 
 #[napi(object)]
 pub struct EnvelopeInfo {

@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use polymailer::address::{self, parse_list};
 use polymailer::{
-    Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Prepared, Priority, RawMessage, Result, SenderRule,
+    Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Outgoing, Priority, RawMessage, Result, SenderRule,
 };
 
 #[napi(object)]
@@ -86,20 +86,6 @@ fn mailboxes(list: Option<AddressList>) -> Result<Vec<Mailbox>> {
 }
 
 /// What `sendMail` will send: built fields, or raw bytes with an envelope.
-pub enum Outgoing {
-    Fields(Box<Message>),
-    Raw(RawMessage),
-}
-
-impl Outgoing {
-    pub fn prepare(&self) -> Result<Prepared> {
-        match self {
-            Outgoing::Fields(m) => m.build(),
-            Outgoing::Raw(r) => r.prepare(),
-        }
-    }
-}
-
 impl TryFrom<MailInput> for Outgoing {
     type Error = Error;
 

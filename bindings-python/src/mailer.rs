@@ -11,7 +11,8 @@ use polymailer::{runtime, DkimConfig, Error, Mailer, RateLimit, TransportConfig}
 use crate::config;
 use crate::connection::PySendReport;
 use crate::errors::{err, exception};
-use crate::message::Outgoing;
+use crate::message;
+use polymailer::Outgoing;
 
 #[pyclass(name = "Mailer", module = "polymailer._native", frozen, subclass)]
 pub struct PyMailer {
@@ -110,9 +111,9 @@ impl PyMailer {
 
     /// Sends a `polymailer.Message`, a stdlib `email.message.Message` or bytes.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<PySendReport> {
-        let outgoing = Outgoing::from_py(message)?;
+        let outgoing = message::outgoing(message)?;
         let sender = |o: &Outgoing| match o {
-            Outgoing::Fields(m) => m.sender.as_ref().or(m.from.as_ref()).map(|m| m.address.clone()),
+            Outgoing::Fields(m) => m.derived_envelope().from,
             Outgoing::Raw(_) => None,
         };
         let from = sender(&outgoing);
@@ -133,7 +134,7 @@ impl PyMailer {
     fn send_many<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let outgoing: Vec<Outgoing> = messages
             .try_iter()?
-            .map(|m| Outgoing::from_py(&m?))
+            .map(|m| message::outgoing(&m?))
             .collect::<PyResult<_>>()?;
         let mailer = &self.inner;
         let results = py.detach(|| {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use polymailer::address::parse_list;
-use polymailer::{Attachment, Content, Mailbox, Message, Prepared, Priority, RawMessage};
+use polymailer::{Attachment, Content, Mailbox, Message, Outgoing, Priority, RawMessage};
 
 use crate::errors::err;
 
@@ -162,35 +162,20 @@ impl PyMessage {
     }
 }
 
-/// What a Python object becomes before sending: a core message to build, or raw bytes.
-pub enum Outgoing {
-    Fields(Box<Message>),
-    Raw(RawMessage),
-}
-
-impl Outgoing {
-    /// A `polymailer.Message`, a stdlib `email.message.Message`, or bytes.
-    pub fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Outgoing> {
-        if let Ok(m) = obj.cast::<PyMessage>() {
-            return Ok(Outgoing::Fields(Box::new(m.get().inner.clone())));
-        }
-        if let Ok(b) = obj.cast::<PyBytes>() {
-            return Ok(Outgoing::Raw(RawMessage::new(b.as_bytes().to_vec())));
-        }
-        let flat = obj
-            .py()
-            .import("polymailer._flatten")?
-            .call_method1("flatten", (obj,))?;
-        Ok(Outgoing::Raw(RawMessage::new(
-            flat.cast::<PyBytes>()?.as_bytes().to_vec(),
-        )))
+/// What a Python object becomes before sending: a `polymailer.Message`, a stdlib
+/// `email.message.Message`, or bytes.
+pub fn outgoing(obj: &Bound<'_, PyAny>) -> PyResult<Outgoing> {
+    if let Ok(m) = obj.cast::<PyMessage>() {
+        return Ok(Outgoing::Fields(Box::new(m.get().inner.clone())));
     }
-
-    /// Validates and builds (run without the GIL).
-    pub fn prepare(&self) -> polymailer::Result<Prepared> {
-        match self {
-            Outgoing::Fields(m) => m.build(),
-            Outgoing::Raw(r) => r.prepare(),
-        }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Outgoing::Raw(RawMessage::new(b.as_bytes().to_vec())));
     }
+    let flat = obj
+        .py()
+        .import("polymailer._flatten")?
+        .call_method1("flatten", (obj,))?;
+    Ok(Outgoing::Raw(RawMessage::new(
+        flat.cast::<PyBytes>()?.as_bytes().to_vec(),
+    )))
 }

@@ -39,7 +39,7 @@ pub use dkim::DkimConfig;
 pub use error::{Error, ErrorKind, Hint, RejectedRecipient, Result, Stage};
 pub use extensions::Extensions;
 pub use mailer::Mailer;
-pub use message::{Attachment, Content, Dsn, Envelope, Message, Prepared, Priority, RawMessage, SenderRule};
+pub use message::{Attachment, Content, Dsn, Envelope, Message, Outgoing, Prepared, Priority, RawMessage, SenderRule};
 pub use payload::{Payload, Piece};
 pub use reply::{EnhancedStatus, Reply};
 pub use transcript::{Direction, Recorder, Transcript};

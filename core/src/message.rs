@@ -645,6 +645,23 @@ pub fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
     items.filter(|a| seen.insert(a.to_ascii_lowercase())).collect()
 }
 
+/// What a binding hands over to send: fields to build, or bytes built elsewhere.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Fields(Box<Message>),
+    Raw(RawMessage),
+}
+
+impl Outgoing {
+    /// Validates and builds (reads attachment paths); no I/O on the network.
+    pub fn prepare(&self) -> Result<Prepared> {
+        match self {
+            Outgoing::Fields(m) => m.build(),
+            Outgoing::Raw(r) => r.prepare(),
+        }
+    }
+}
+
 /// Bytes built elsewhere. Without an envelope, it is derived from the headers the way smtplib's
 /// `send_message` does: the last Resent-* block if any, else Sender/From and To+Cc+Bcc.
 /// Bcc and Resent-Bcc are always stripped from the bytes sent.
