@@ -584,8 +584,7 @@ impl PHPMailer {
                 None => (name.trim().to_string(), String::new()),
             },
         };
-        let bad_name = name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':');
-        if bad_name || value.contains(['\r', '\n']) {
+        if polymailer::message::check_header(&name, &value).is_err() {
             return self.fail(lang::INVALID_HEADER);
         }
         self.custom_headers.push((name, value));

@@ -591,13 +591,19 @@ pub fn guess_content_type(filename: &str) -> &'static str {
     }
 }
 
-fn custom_header(name: &str, value: &str) -> Result<HeaderValue> {
+/// The header rule every binding applies (PHPMailer's `addCustomHeader` checks it when the
+/// header is added): the name is printable ASCII without `:`, the value has no CR, LF or NUL.
+pub fn check_header(name: &str, value: &str) -> Result<()> {
     if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
         return Err(Error::invalid(format!(
             "header name {name:?} is not a valid field name"
         )));
     }
-    check_no_control(&format!("header {name}"), value)?;
+    check_no_control(&format!("header {name}"), value)
+}
+
+fn custom_header(name: &str, value: &str) -> Result<HeaderValue> {
+    check_header(name, value)?;
     Ok(HeaderValue::new(
         HeaderName::new_from_ascii(name.to_string())
             .map_err(|_| Error::invalid(format!("header name {name:?} is not a valid field name")))?,
