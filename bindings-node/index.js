@@ -5,7 +5,7 @@
 
 const EventEmitter = require('events');
 const fs = require('fs');
-const { NativeTransport, checkOptions } = require('./native.js');
+const { NativeTransport, checkOptions, parseDataUri } = require('./native.js');
 const services = require('./services.json');
 
 const serviceIndex = new Map();
@@ -165,12 +165,11 @@ async function collect(stream) {
   return Buffer.concat(chunks);
 }
 
-/** `data:[type][;base64],data` → { content, contentType }, as Nodemailer reads data URIs. */
+/** `data:[type][;base64],data` → { content, contentType } (read by the core). */
 function dataUri(uri) {
-  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(uri);
-  if (!m) throw messageError(`invalid data URI ${uri.slice(0, 40)}`);
-  const content = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'utf8');
-  return { content, contentType: m[1] || undefined };
+  const { content, contentType, error } = parseDataUri(uri);
+  if (error) throw toError(error);
+  return { content, contentType: contentType || undefined };
 }
 
 /** A file stream opened on a whole file is sent from its path (read while sending, never held). */

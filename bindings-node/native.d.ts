@@ -51,6 +51,13 @@ export interface AuthOptions {
  */
 export declare function checkOptions(options: TransportOptions): ErrorFields | null
 
+/** A `data:` URI's bytes and type, or the error fields when it is not one. */
+export interface DataUri {
+  content?: Buffer
+  contentType?: string
+  error?: ErrorFields
+}
+
 export interface DkimOptions {
   domainName: string
   keySelector: string
@@ -122,6 +129,9 @@ export interface Outcome {
   info?: SentInfo
   error?: ErrorFields
 }
+
+/** Reads a `data:` URI by the core's rule (for attachment `path`s and `{ path }` bodies). */
+export declare function parseDataUri(uri: string): DataUri
 
 export interface RejectedInfo {
   recipient: string

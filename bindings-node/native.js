@@ -837,3 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeTransport = nativeBinding.NativeTransport
 module.exports.checkOptions = nativeBinding.checkOptions
+module.exports.parseDataUri = nativeBinding.parseDataUri

@@ -85,6 +85,32 @@ fn mailboxes(list: Option<AddressList>) -> Result<Vec<Mailbox>> {
     Ok(out)
 }
 
+/// A `data:` URI's bytes and type, or the error fields when it is not one.
+#[napi(object)]
+pub struct DataUri {
+    pub content: Option<Buffer>,
+    pub content_type: Option<String>,
+    pub error: Option<crate::errors::ErrorFields>,
+}
+
+/// Reads a `data:` URI by the core's rule (for attachment `path`s and `{ path }` bodies).
+#[napi]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
+pub fn parse_data_uri(uri: String) -> DataUri {
+    match polymailer::message::parse_data_uri(&uri) {
+        Ok((bytes, content_type)) => DataUri {
+            content: Some(bytes.into()),
+            content_type,
+            error: None,
+        },
+        Err(e) => DataUri {
+            content: None,
+            content_type: None,
+            error: Some(crate::errors::fields(&e)),
+        },
+    }
+}
+
 /// What `sendMail` will send: built fields, or raw bytes with an envelope.
 impl TryFrom<MailInput> for Outgoing {
     type Error = Error;

@@ -482,6 +482,58 @@ pub fn check_attachment_path(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// `data:[type][;base64],data` → the bytes and the content type, as Nodemailer reads data
+/// URIs (base64 read leniently — whitespace, URL-safe letters, missing padding — as Node's
+/// `Buffer.from(…, 'base64')` reads it; otherwise percent-decoded).
+pub fn parse_data_uri(uri: &str) -> Result<(Vec<u8>, Option<String>)> {
+    let invalid = || {
+        Error::invalid(format!(
+            "invalid data URI {:?}",
+            uri.chars().take(40).collect::<String>()
+        ))
+    };
+    let rest = uri.strip_prefix("data:").ok_or_else(invalid)?;
+    let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
+    let (content_type, base64) = match meta.strip_suffix(";base64") {
+        Some(t) => (t, true),
+        None => (meta, false),
+    };
+    let bytes = if base64 {
+        use base64::Engine;
+        let clean: String = data
+            .chars()
+            .filter_map(|c| match c {
+                '-' => Some('+'),
+                '_' => Some('/'),
+                c if c.is_ascii_alphanumeric() || c == '+' || c == '/' => Some(c),
+                _ => None,
+            })
+            .collect();
+        // A lone trailing character carries no whole byte: Node drops it.
+        let clean = &clean[..clean.len() - usize::from(clean.len() % 4 == 1)];
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(clean)
+            .map_err(|_| invalid())?
+    } else {
+        let raw = data.as_bytes();
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'%' {
+                let hex = raw.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(invalid)?;
+                out.push(byte);
+                i += 3;
+            } else {
+                out.push(raw[i]);
+                i += 1;
+            }
+        }
+        out
+    };
+    Ok((bytes, Some(content_type.to_string()).filter(|t| !t.is_empty())))
+}
+
 fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<SinglePart> {
     let (body, path_name) = match &a.content {
         Content::Bytes(b) => (Body::new(b.clone()), None),
@@ -898,6 +950,30 @@ mod tests {
             let mut m = base.clone();
             m.attachments.push(Attachment::path(url));
             assert_eq!(m.build().unwrap_err().kind(), crate::ErrorKind::InvalidInput, "{url}");
+        }
+    }
+
+    #[test]
+    fn data_uris_as_nodemailer_reads_them() {
+        assert_eq!(
+            parse_data_uri("data:text/plain;base64,aGVsbG8=").unwrap(),
+            (b"hello".to_vec(), Some("text/plain".into()))
+        );
+        assert_eq!(parse_data_uri("data:;base64,aGVsbG8").unwrap().0, b"hello");
+        assert_eq!(
+            parse_data_uri("data:,a%20b%C3%A9").unwrap(),
+            ("a bé".as_bytes().to_vec(), None)
+        );
+        assert_eq!(
+            parse_data_uri("data:image/png;base64,iV BO\nRw==").unwrap().0,
+            [0x89, 0x50, 0x4e, 0x47]
+        );
+        for bad in ["data:text/plain", "text/plain,x", "data:,%zz", "data:,%4"] {
+            assert_eq!(
+                parse_data_uri(bad).unwrap_err().kind(),
+                crate::ErrorKind::InvalidInput,
+                "{bad}"
+            );
         }
     }
 
