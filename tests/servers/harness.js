@@ -1,11 +1,9 @@
 'use strict';
 // Starts the shared real test servers from Node's tests and reads what they received
-// (the JavaScript mirror of harness.py). Servers are stopped by PID.
+// through tests/servers/spawn.py, which stops them by PID.
 
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
 const readline = require('readline');
 
@@ -13,7 +11,6 @@ const HERE = __dirname;
 const ROOT = path.resolve(HERE, '..', '..');
 const CERTS = path.join(ROOT, 'tests', '.state', 'certs');
 const PYTHON = process.env.POLYMAILER_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
-const SMTP_SINK = process.env.SMTP_SINK || '/usr/sbin/smtp-sink';
 
 function certs() {
   const r = spawnSync(path.join(HERE, 'make-certs.sh'), [CERTS], { stdio: 'inherit' });
@@ -21,14 +18,21 @@ function certs() {
   return CERTS;
 }
 
-async function captureServer(args = []) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-capture-'));
-  const child = spawn(PYTHON, [path.join(HERE, 'capture_server.py'), '--outdir', outdir, '--certs', certs(), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Starts a server through tests/servers/spawn.py ("READY port dir"); stop() closes its stdin. */
+async function spawnServer(kind, args) {
+  const child = spawn(PYTHON, [path.join(HERE, 'spawn.py'), kind, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise((resolve) => readline.createInterface({ input: child.stdout }).once('line', resolve));
-  if (!line.startsWith('READY ')) throw new Error(`capture server did not start: ${line}`);
-  const port = Number(line.split(' ')[1]);
+  const [word, port, dir] = String(line).split(' ');
+  if (word !== 'READY') throw new Error(`${kind} server did not start: ${line}`);
+  const stopped = new Promise((resolve) => child.once('exit', resolve));
+  return { port: Number(port), dir, stop: () => (child.stdin.end(), stopped) };
+}
+
+const smtpSink = (args = []) => spawnServer('sink', args);
+
+async function captureServer(args = []) {
+  const server = await spawnServer('capture', args);
+  const outdir = server.dir;
   const messages = () =>
     fs
       .readdirSync(outdir)
@@ -39,7 +43,7 @@ async function captureServer(args = []) {
         return { meta: JSON.parse(fs.readFileSync(base + '.json', 'utf8')), data: fs.readFileSync(base + '.eml'), eml: base + '.eml' };
       });
   return {
-    port,
+    ...server,
     outdir,
     messages,
     async waitFor(n, timeoutMs = 10000) {
@@ -55,39 +59,7 @@ async function captureServer(args = []) {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    stop() {
-      child.kill('SIGTERM');
-      fs.rmSync(outdir, { recursive: true, force: true });
-    },
   };
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function smtpSink(args = []) {
-  const port = await freePort();
-  const child = spawn(SMTP_SINK, ['-u', 'nobody', ...args, `127.0.0.1:${port}`, '256'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('smtp-sink did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { port, stop: () => child.kill('SIGTERM') };
 }
 
 function dkimVerify(eml, record) {

@@ -1,6 +1,6 @@
 <?php
 // Starts the shared real test servers from PHP's tests and reads what they received
-// (the PHP mirror of harness.py). Servers are stopped by PID.
+// through tests/servers/spawn.py, which stops them by PID.
 
 namespace Polymailer\Tests;
 
@@ -21,37 +21,51 @@ function python(): string
     return getenv('POLYMAILER_PYTHON') ?: ROOT . '/.venv/bin/python';
 }
 
-/** Stops a server started with proc_open, by PID. */
-function stop_process($proc)
-{
-    if ($proc) {
-        $status = proc_get_status($proc);
-        if ($status['running']) {
-            posix_kill($status['pid'], SIGTERM);
-        }
-        proc_close($proc);
-    }
-    return null;
-}
-
-final class CaptureServer
+/** A server started through tests/servers/spawn.py ("READY port dir"); stop() closes its stdin. */
+class SpawnedServer
 {
     public int $port;
     public string $outdir;
     private $proc;
+    private $stdin;
 
+    public function __construct(string $kind, array $args = [])
+    {
+        $cmd = array_merge([python(), __DIR__ . '/spawn.py', $kind], $args);
+        $this->proc = proc_open($cmd, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => STDERR], $pipes);
+        $this->stdin = $pipes[0];
+        $words = explode(' ', trim((string) fgets($pipes[1])));
+        if ($words[0] !== 'READY' || count($words) !== 3) {
+            $this->stop();
+            throw new \RuntimeException("$kind server did not start: " . implode(' ', $words));
+        }
+        [, $port, $this->outdir] = $words;
+        $this->port = (int) $port;
+    }
+
+    public function stop(): void
+    {
+        if ($this->proc) {
+            fclose($this->stdin);
+            proc_close($this->proc);
+            $this->proc = null;
+        }
+    }
+}
+
+final class SmtpSink extends SpawnedServer
+{
     public function __construct(array $args = [])
     {
-        $this->outdir = sys_get_temp_dir() . '/pm-capture-' . bin2hex(random_bytes(6));
-        mkdir($this->outdir);
-        $cmd = array_merge([python(), __DIR__ . '/capture_server.py', '--outdir', $this->outdir, '--certs', certs()], $args);
-        $this->proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => STDERR], $pipes);
-        $line = fgets($pipes[1]);
-        if (!is_string($line) || strpos($line, 'READY ') !== 0) {
-            $this->stop();
-            throw new \RuntimeException("capture server did not start: $line");
-        }
-        $this->port = (int) substr(trim($line), 6);
+        parent::__construct('sink', $args);
+    }
+}
+
+final class CaptureServer extends SpawnedServer
+{
+    public function __construct(array $args = [])
+    {
+        parent::__construct('capture', $args);
     }
 
     /** @return array<int, array{meta: array, data: string, eml: string}> */
@@ -82,44 +96,6 @@ final class CaptureServer
             }
             usleep(20000);
         }
-    }
-
-    public function stop(): void
-    {
-        $this->proc = stop_process($this->proc);
-        if (is_dir($this->outdir)) {
-            array_map('unlink', glob($this->outdir . '/*'));
-            @rmdir($this->outdir);
-        }
-    }
-}
-
-final class SmtpSink
-{
-    public int $port;
-    private $proc;
-
-    public function __construct(array $args = [])
-    {
-        $sock = stream_socket_server('tcp://127.0.0.1:0');
-        $this->port = (int) substr(strrchr(stream_socket_get_name($sock, false), ':'), 1);
-        fclose($sock);
-        $bin = getenv('SMTP_SINK') ?: '/usr/sbin/smtp-sink';
-        $cmd = array_merge([$bin, '-u', 'nobody'], $args, ["127.0.0.1:{$this->port}", '256']);
-        $this->proc = proc_open($cmd, [1 => ['file', '/dev/null', 'w']], $pipes);
-        $deadline = microtime(true) + 10;
-        while (!($c = @stream_socket_client("tcp://127.0.0.1:{$this->port}", $e, $s, 1))) {
-            if (microtime(true) > $deadline) {
-                throw new \RuntimeException('smtp-sink did not start');
-            }
-            usleep(20000);
-        }
-        fclose($c);
-    }
-
-    public function stop(): void
-    {
-        $this->proc = stop_process($this->proc);
     }
 }
 

@@ -1,4 +1,5 @@
-"""Starts the shared real test servers from Python (pytest, benchmarks) and reads what they got.
+"""Starts the shared real test servers and reads what they got; spawn.py runs these classes for
+the Rust, Node and PHP harnesses.
 
 with CaptureServer(["--starttls", "--user", "u:p"]) as srv:
     ... srv.port ...
@@ -94,6 +95,7 @@ class SmtpSink:
     """Postfix smtp-sink with fault flags (e.g. ["-Q", "mail"]), stopped by PID."""
 
     def __init__(self, args=()):
+        self.outdir = tempfile.mkdtemp(prefix="pm-sink-")
         self.port = free_port()
         self.proc = subprocess.Popen(
             [SMTP_SINK, "-u", "nobody", *args, "127.0.0.1:%d" % self.port, "256"], stdout=subprocess.DEVNULL
@@ -113,6 +115,7 @@ class SmtpSink:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+        shutil.rmtree(self.outdir, ignore_errors=True)
 
     def __enter__(self):
         return self

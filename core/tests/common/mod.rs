@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
@@ -38,17 +38,8 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn unique_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = root().join(format!("tests/.state/run/{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A server process, killed by PID when dropped.
+/// A server started by `tests/servers/spawn.py`; dropping it closes the spawner's stdin, which
+/// stops the server by PID and removes its directory.
 pub struct Server {
     child: Child,
     pub port: u16,
@@ -57,9 +48,8 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.outdir);
     }
 }
 
@@ -91,52 +81,31 @@ impl Captured {
 impl Server {
     /// Postfix smtp-sink with the given fault flags.
     pub fn sink(args: &[&str]) -> Server {
-        let port = free_port();
-        let bin = std::env::var("SMTP_SINK").unwrap_or_else(|_| "/usr/sbin/smtp-sink".into());
-        let child = Command::new(bin)
-            .args(["-u", "nobody"])
-            .args(args)
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("256")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian package postfix) must be installed");
-        let server = Server {
-            child,
-            port,
-            outdir: unique_dir("sink"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
+        Server::spawn("sink", args)
     }
 
     /// The aiosmtpd capture server; `args` as `capture_server.py` takes them.
     pub fn capture(args: &[&str]) -> Server {
-        let outdir = unique_dir("capture");
+        Server::spawn("capture", args)
+    }
+
+    fn spawn(kind: &str, args: &[&str]) -> Server {
         let mut child = Command::new(python())
-            .arg(root().join("tests/servers/capture_server.py"))
-            .arg("--outdir")
-            .arg(&outdir)
-            .arg("--certs")
-            .arg(certs())
+            .arg(root().join("tests/servers/spawn.py"))
+            .arg(kind)
             .args(args)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("the venv python with aiosmtpd (make venv)");
+            .expect("the venv python (make venv)");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("capture server did not start: {line:?}"))
-            .parse()
-            .unwrap();
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("READY"), "{kind} server did not start: {line:?}");
+        let port = words.next().unwrap().parse().unwrap();
+        let outdir = PathBuf::from(words.next().unwrap());
         Server { child, port, outdir }
     }
 

@@ -1,0 +1,33 @@
+"""The one test-server spawner: every harness (Rust, Python, Node, PHP) starts servers through it.
+
+    python spawn.py capture [capture_server.py flags]   aiosmtpd capture server (tests/servers)
+    python spawn.py sink [smtp-sink flags]              Postfix smtp-sink
+
+Prints `READY PORT DIR` once the server accepts connections (DIR: where the capture server writes
+N.json + N.eml per message; empty for smtp-sink). Runs until its stdin closes or it gets SIGTERM,
+then stops the server by PID and removes DIR. Python's harness uses the same classes in-process.
+"""
+
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import CaptureServer, SmtpSink  # noqa: E402
+
+
+def main(argv):
+    if not argv or argv[0] not in ("capture", "sink"):
+        sys.exit("usage: spawn.py capture|sink [server flags]")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = (CaptureServer if argv[0] == "capture" else SmtpSink)(argv[1:])
+    try:
+        print("READY %d %s" % (server.port, server.outdir), flush=True)
+        while sys.stdin.buffer.read(65536):
+            pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
