@@ -105,5 +105,5 @@ export declare class Transporter extends EventEmitter {
 }
 
 export declare function createTransport(options: TransportOptions | string, defaults?: SendMailOptions): Transporter;
-export declare function wellKnown(name: string): { host?: string; port?: number; secure?: boolean } | false;
+export declare function wellKnown(name: string): { description: string; host: string; port: number; secure: boolean; ignoreTLS?: boolean } | false;
 export declare function parseConnectionUrl(url: string): TransportOptions;

@@ -5,53 +5,19 @@
 
 const EventEmitter = require('events');
 const fs = require('fs');
-const { NativeTransport, checkOptions, parseDataUri } = require('./native.js');
-const services = require('./services.json');
+const native = require('./native.js');
 
-const serviceIndex = new Map();
-for (const [name, entry] of Object.entries(services)) {
-  for (const key of [name, ...(entry.aliases || [])]) {
-    serviceIndex.set(normalizeKey(key), entry);
-  }
-}
+const { NativeTransport, checkOptions, parseDataUri } = native;
 
-function normalizeKey(name) {
-  return String(name).toLowerCase().replace(/[^a-z0-9.-]/g, '');
-}
-
-/** Well-known service settings ({host, port, secure, ...}) or false, as nodemailer/lib/well-known. */
+/** Well-known service settings ({description, host, port, secure}) or false, as nodemailer/lib/well-known. */
 function wellKnown(name) {
-  const entry = serviceIndex.get(normalizeKey(name));
-  if (!entry) return false;
-  const { aliases, ...settings } = entry; // eslint-disable-line no-unused-vars
-  return { ...settings };
+  return native.wellKnown(String(name)) || false;
 }
 
 /** `smtp://user:pass@host:port/?pool=true&...` → options, as Nodemailer parses connection URLs. */
 function parseConnectionUrl(str) {
-  const url = new URL(str);
-  const options = {};
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: 'EPROTOCOL' });
-  }
-  options.secure = url.protocol === 'smtps:';
-  if (url.hostname) options.host = url.hostname.replace(/^\[|\]$/g, '');
-  if (url.port) options.port = Number(url.port);
-  if (url.username) {
-    options.auth = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
-  }
-  for (const [key, raw] of url.searchParams) {
-    let value = raw;
-    if (/^\d+$/.test(value)) value = Number(value);
-    else if (value === 'true') value = true;
-    else if (value === 'false') value = false;
-    if (key.startsWith('tls.')) {
-      options.tls = options.tls || {};
-      options.tls[key.slice(4)] = value;
-    } else {
-      options[key] = value;
-    }
-  }
+  const { error, ...options } = native.parseConnectionUrl(String(str));
+  if (error) throw toError(error);
   return options;
 }
 
@@ -309,16 +275,17 @@ class Transporter extends EventEmitter {
     if (opts.url) opts = { ...parseConnectionUrl(opts.url), ...opts };
     if (opts.service) {
       const known = wellKnown(opts.service);
-      if (!known) throw Object.assign(new Error(`Unknown service "${opts.service}"`), { code: 'EPROTOCOL' });
-      opts = { ...known, ...opts };
+      if (!known) throw toError(native.unknownService(String(opts.service)));
+      const { description, ...preset } = known; // eslint-disable-line no-unused-vars
+      opts = { ...preset, ...opts };
     }
     this.options = opts;
     this._defaults = defaults || {};
     this.logger = makeLogger(opts.logger);
-    const native = nativeOptions(opts);
-    const problem = checkOptions(native);
+    const settings = nativeOptions(opts);
+    const problem = checkOptions(settings);
     if (problem) throw toError(problem);
-    this._native = new NativeTransport(native);
+    this._native = new NativeTransport(settings);
   }
 
   /** sendMail(mail[, callback]): a Promise when no callback is given. */

@@ -13,8 +13,6 @@ export declare class NativeTransport {
   constructor(options: TransportOptions)
   /** Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked). */
   takeTranscript(): Array<Array<string>>
-  /** Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport. */
-  static fromUrl(url: string): NativeTransport
   /** Sends one mail; resolves to `{info}` or `{error}` (never rejects). */
   send(mail: MailInput): Promise<Outcome>
   /** Connects, upgrades, authenticates, quits; resolves to `{}` or `{error}`. */
@@ -130,6 +128,12 @@ export interface Outcome {
   error?: ErrorFields
 }
 
+/**
+ * Nodemailer's `parseConnectionUrl`: the URL (core parser) as `createTransport` options, `tls.*`
+ * query keys nested under `tls`, other dotted keys dropped; `{ error }` when it does not parse.
+ */
+export declare function parseConnectionUrl(url: string): TransportOptions & { error?: ErrorFields }
+
 /** Reads a `data:` URI by the core's rule (for attachment `path`s and `{ path }` bodies). */
 export declare function parseDataUri(uri: string): DataUri
 
@@ -182,4 +186,19 @@ export interface TransportOptions {
   allowInsecureAuth?: boolean
   /** Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`). */
   recordTranscript?: boolean
+}
+
+/** The known service names, for the "unknown service" error. */
+export declare function unknownService(key: string): ErrorFields
+
+/** The core's service table, by name, alias, domain or address (Nodemailer's `wellKnown`). */
+export declare function wellKnown(key: string): WellKnown | null
+
+/** A service preset as Nodemailer's `well-known` returns it. */
+export interface WellKnown {
+  description: string
+  host: string
+  port: number
+  secure: boolean
+  ignoreTLS?: boolean
 }

@@ -837,4 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeTransport = nativeBinding.NativeTransport
 module.exports.checkOptions = nativeBinding.checkOptions
+module.exports.parseConnectionUrl = nativeBinding.parseConnectionUrl
 module.exports.parseDataUri = nativeBinding.parseDataUri
+module.exports.unknownService = nativeBinding.unknownService
+module.exports.wellKnown = nativeBinding.wellKnown

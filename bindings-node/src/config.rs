@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Env, Object};
 use napi_derive::napi;
 use polymailer::{
-    Credentials, DkimConfig, Error, PoolConfig, RateLimit, Security, Timeouts, TlsVersion, TransportConfig,
+    ConnectionUrl, Credentials, DkimConfig, Error, OptionValue, PoolConfig, RateLimit, Security, Service, Timeouts,
+    TransportConfig,
 };
 
 #[napi(object)]
@@ -102,11 +103,7 @@ impl TryFrom<TransportOptions> for TransportConfig {
                 c.tls.add_ca(&ca)?;
             }
             c.tls.server_name = t.servername;
-            c.tls.min_version = match t.min_version.as_deref() {
-                Some("TLSv1.3") => Some(TlsVersion::Tls13),
-                Some("TLSv1.2") | None => None,
-                Some(v) => return Err(Error::invalid(format!("tls.minVersion {v:?}: TLSv1.2 or TLSv1.3"))),
-            };
+            c.tls.min_version = t.min_version.map(|v| v.parse()).transpose()?;
         }
         c.pool = if o.pool.unwrap_or(false) {
             PoolConfig {
@@ -142,4 +139,82 @@ impl TryFrom<TransportOptions> for TransportConfig {
         c.allow_insecure_auth = o.allow_insecure_auth.unwrap_or(false);
         Ok(c)
     }
+}
+
+/// Nodemailer's `parseConnectionUrl`: the URL (core parser) as `createTransport` options, `tls.*`
+/// query keys nested under `tls`, other dotted keys dropped; `{ error }` when it does not parse.
+#[napi(ts_return_type = "TransportOptions & { error?: ErrorFields }")]
+#[cfg_attr(test, allow(dead_code))]
+pub fn parse_connection_url(env: &Env, url: String) -> napi::Result<Object<'_>> {
+    let mut options = Object::new(env)?;
+    let u = match ConnectionUrl::parse(&url) {
+        Ok(u) => u,
+        Err(e) => {
+            options.set("error", crate::errors::fields(&e))?;
+            return Ok(options);
+        }
+    };
+    options.set("secure", u.secure)?;
+    options.set("host", u.host)?;
+    if let Some(port) = u.port {
+        options.set("port", u32::from(port))?;
+    }
+    if let Some(user) = u.user {
+        let mut auth = Object::new(env)?;
+        auth.set("user", user)?;
+        auth.set("pass", u.pass.unwrap_or_default())?;
+        options.set("auth", auth)?;
+    }
+    let mut tls = None;
+    for (key, value) in u.query {
+        let (target, key) = match key.strip_prefix("tls.") {
+            Some(k) => (tls.get_or_insert(Object::new(env)?), k.to_string()),
+            None if key.contains('.') => continue,
+            None => (&mut options, key),
+        };
+        match value {
+            OptionValue::Flag(b) => target.set(key, b)?,
+            OptionValue::Number(n) => target.set(key, n)?,
+            OptionValue::Text(t) => target.set(key, t)?,
+        }
+    }
+    if let Some(tls) = tls {
+        options.set("tls", tls)?;
+    }
+    Ok(options)
+}
+
+/// A service preset as Nodemailer's `well-known` returns it.
+#[napi(object)]
+pub struct WellKnown {
+    pub description: String,
+    pub host: String,
+    pub port: u32,
+    pub secure: bool,
+    #[napi(js_name = "ignoreTLS")]
+    pub ignore_tls: Option<bool>,
+}
+
+/// The core's service table, by name, alias, domain or address (Nodemailer's `wellKnown`).
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn well_known(key: String) -> Option<WellKnown> {
+    Service::find(&key).map(|s| WellKnown {
+        description: s.name.to_string(),
+        host: s.host.to_string(),
+        port: s.port.into(),
+        secure: s.secure,
+        ignore_tls: s.ignore_tls.then_some(true),
+    })
+}
+
+/// The known service names, for the "unknown service" error.
+#[napi]
+#[cfg_attr(test, allow(dead_code))]
+pub fn unknown_service(key: String) -> crate::errors::ErrorFields {
+    crate::errors::fields(
+        &Service::lookup(&key)
+            .err()
+            .unwrap_or_else(|| Error::invalid("known service")),
+    )
 }

@@ -143,15 +143,6 @@ impl NativeTransport {
             .collect()
     }
 
-    /// Parses `smtp://user:pass@host:587` or `smtps://…` (core rules), returns a transport.
-    #[napi(factory)]
-    pub fn from_url(url: String) -> Result<Self> {
-        Ok(NativeTransport {
-            mailer: Mailer::from_url(&url).map_err(throw)?,
-            transcript: None,
-        })
-    }
-
     /// Sends one mail; resolves to `{info}` or `{error}` (never rejects).
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn send<'env>(&self, env: &'env Env, mail: MailInput) -> Result<Object<'env>> {

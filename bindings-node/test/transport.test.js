@@ -278,7 +278,9 @@ test('a port/secure mismatch fails fast and says which setting to change', async
 });
 
 test("service: 'Mailgun' resolves host, port and secure without connecting", () => {
-  assert.deepEqual(nodemailer.wellKnown('Mailgun'), { host: 'smtp.mailgun.org', port: 465, secure: true });
+  assert.deepStrictEqual(nodemailer.wellKnown('Mailgun'), { description: 'Mailgun', host: 'smtp.mailgun.org', port: 465, secure: true });
+  assert.equal(nodemailer.wellKnown('someone@GoogleMail.com').description, 'Gmail');
+  assert.strictEqual(nodemailer.wellKnown('zzzzzz'), false);
   assert.equal(nodemailer.wellKnown('gmail').host, 'smtp.gmail.com');
   assert.equal(nodemailer.wellKnown('Google Mail').port, 465);
   assert.equal(nodemailer.wellKnown('brevo').host, 'smtp-relay.brevo.com');
@@ -286,7 +288,27 @@ test("service: 'Mailgun' resolves host, port and secure without connecting", () 
   const t = nodemailer.createTransport({ service: 'mailgun', auth: { user: 'u', pass: 'p' } });
   assert.equal(t.options.host, 'smtp.mailgun.org');
   assert.equal(t.options.secure, true);
-  assert.throws(() => nodemailer.createTransport({ service: 'NoSuchService' }));
+  assert.throws(
+    () => nodemailer.createTransport({ service: 'NoSuchService' }),
+    (e) => e.kind === 'invalid_input' && e.message.includes('SendGrid')
+  );
+});
+
+test('parseConnectionUrl: the core parser, in the shape Nodemailer returns', () => {
+  const url = 'smtps://u%40x:p%3Aw@mail.example.com:2465/?pool=true&maxConnections=3&tls.rejectUnauthorized=false&x.y=1&name=me';
+  assert.deepStrictEqual(nodemailer.parseConnectionUrl(url), {
+    secure: true,
+    host: 'mail.example.com',
+    port: 2465,
+    auth: { user: 'u@x', pass: 'p:w' },
+    pool: true,
+    maxConnections: 3,
+    tls: { rejectUnauthorized: false },
+    name: 'me',
+  });
+  assert.deepStrictEqual(nodemailer.parseConnectionUrl('smtp://[::1]'), { secure: false, host: '::1' });
+  assert.throws(() => nodemailer.parseConnectionUrl('http://x'), (e) => e.kind === 'invalid_input');
+  assert.throws(() => nodemailer.createTransport('ftp://x'), (e) => e.kind === 'invalid_input');
 });
 
 test('DKIM signature verifies with dkimpy', async () => {

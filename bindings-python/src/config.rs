@@ -111,3 +111,16 @@ pub fn logging_hook(py: Python<'_>) -> PyResult<Option<polymailer::Transcript>> 
         });
     })))
 }
+
+/// A service preset from the core's table: `{name, host, port, security, notes}`.
+#[pyfunction]
+pub fn service<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+    let s = polymailer::Service::lookup(name).map_err(|e| err(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("name", s.name)?;
+    d.set_item("host", s.host)?;
+    d.set_item("port", s.port)?;
+    d.set_item("security", s.security().as_str())?;
+    d.set_item("notes", s.notes)?;
+    Ok(d)
+}

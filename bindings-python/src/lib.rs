@@ -17,6 +17,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::PyConnection>()?;
     m.add_class::<connection::PySendReport>()?;
     m.add_function(wrap_pyfunction!(connection::prepare_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(config::service, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -201,3 +201,27 @@ def test_transcript_goes_to_logging_with_secrets_masked(capture, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "C: AUTH PLAIN ****" in text and "S: 235" in text
     assert "topsecret" not in text
+
+
+def test_service_presets_come_from_the_core_table():
+    assert polymailer.service("SendGrid") == {
+        "name": "SendGrid",
+        "host": "smtp.sendgrid.net",
+        "port": 587,
+        "security": "starttls",
+        "notes": 'user "apikey", password: an API key',
+    }
+    assert polymailer.service("someone@googlemail.com")["host"] == "smtp.gmail.com"
+    assert polymailer.service("ses-eu-west-1")["security"] == "tls"
+    with pytest.raises(polymailer.InvalidInputError) as e:
+        polymailer.Mailer.for_service("NoSuchService", username="u", password="p")
+    assert e.value.kind == "invalid_input" and "SendGrid" in str(e.value)
+
+
+def test_for_service_uses_the_preset_and_passes_options_through():
+    # No connection is made at construction. Gmail's preset (implicit TLS) may carry
+    # credentials; the caller's security="none" overrides it and the plain-text AUTH rule refuses.
+    polymailer.Mailer.for_service("Gmail", username="u", password="p").close()
+    with pytest.raises(polymailer.InvalidInputError) as e:
+        polymailer.Mailer.for_service("Gmail", security="none", username="u", password="p")
+    assert e.value.kind == "invalid_input"

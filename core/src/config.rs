@@ -54,6 +54,16 @@ impl std::str::FromStr for Security {
 }
 
 impl Security {
+    /// The word `FromStr` reads back: `none`, `opportunistic`, `starttls`, `tls`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::None => "none",
+            Security::StartTlsOpportunistic => "opportunistic",
+            Security::StartTlsRequired => "starttls",
+            Security::ImplicitTls => "tls",
+        }
+    }
+
     /// Nodemailer's `secure`, `requireTLS` and `ignoreTLS`.
     pub fn from_nodemailer(secure: bool, require_tls: bool, ignore_tls: bool) -> Security {
         match (secure, ignore_tls, require_tls) {
@@ -373,82 +383,6 @@ impl TransportConfig {
         self
     }
 
-    /// Parses `smtp://user:pass@host:587?tls=required&timeout=10` or `smtps://host:465`.
-    ///
-    /// Query options: `tls` (`none`, `opportunistic`, `required`), `auth` (`plain`, `login`,
-    /// `xoauth2`), `hello`, `timeout` (seconds, every step), `pool` (max connections),
-    /// `max_messages`, `ca_file`, `server_name`, `accept_invalid_certs`, `allow_insecure_auth`.
-    pub fn from_url(input: &str) -> Result<Self> {
-        let url = url::Url::parse(input).map_err(|e| Error::invalid(format!("url: {e}")))?;
-        let (security, default_port) = match url.scheme() {
-            "smtp" => (Security::StartTlsOpportunistic, 587),
-            "smtps" => (Security::ImplicitTls, 465),
-            other => {
-                return Err(Error::invalid(format!(
-                    "url: unsupported scheme {other:?} (smtp or smtps)"
-                )))
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::invalid("url: missing host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let mut config = TransportConfig::new(host, url.port().unwrap_or(default_port)).security(security);
-        let decode = |s: &str| {
-            percent_decode(s).ok_or_else(|| Error::invalid("url: credentials are not valid percent-encoded UTF-8"))
-        };
-        if !url.username().is_empty() {
-            let password = decode(url.password().unwrap_or(""))?;
-            config.credentials = Some(Credentials::password(decode(url.username())?, password));
-        }
-        for (key, value) in url.query_pairs() {
-            let flag = || match value.as_ref() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(Error::invalid(format!("url: {key} must be true or false"))),
-            };
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| Error::invalid(format!("url: {key} must be a whole number")))
-            };
-            match key.as_ref() {
-                "tls" | "security" => {
-                    config.security = value
-                        .parse()
-                        .map_err(|e: Error| Error::invalid(format!("url: {}", e.message())))?
-                }
-                "auth" => {
-                    let creds = config
-                        .credentials
-                        .take()
-                        .ok_or_else(|| Error::invalid("url: auth given without user"))?;
-                    let mechanism = value
-                        .parse()
-                        .map_err(|e: Error| Error::invalid(format!("url: {}", e.message())))?;
-                    let secret = match creds.secret {
-                        Secret::Password(p) | Secret::OAuth2Token(p) => p,
-                    };
-                    config.credentials = Some(Credentials::with_mechanism(creds.username, secret, mechanism));
-                }
-                "hello" | "helo" | "name" => config.hello_name = Some(value.into_owned()),
-                "timeout" => config.timeouts = Timeouts::all(Duration::from_secs(number()?)),
-                "pool" | "max_connections" => config.pool.max_connections = number()?.max(1) as usize,
-                "max_messages" => config.pool.max_messages = number()? as usize,
-                "ca_file" => config.tls.add_ca_file(value.as_ref())?,
-                "server_name" => config.tls.server_name = Some(value.into_owned()),
-                "accept_invalid_certs" => config.tls.accept_invalid_certs = flag()?,
-                "allow_insecure_auth" => config.allow_insecure_auth = flag()?,
-                other => return Err(Error::invalid(format!("url: unknown option {other:?}"))),
-            }
-        }
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Checks the configuration before any I/O.
     pub fn validate(&self) -> Result<()> {
         crate::address::check_no_control("host", &self.host)?;
@@ -504,23 +438,6 @@ impl TransportConfig {
                 .map(|ip| ip.is_loopback())
                 .unwrap_or(false)
     }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

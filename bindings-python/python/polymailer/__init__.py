@@ -15,7 +15,7 @@ Native API for new code::
 import asyncio as _asyncio
 
 from . import _native, _tls  # noqa: F401  (_tls records what SSLContexts are told to trust)
-from ._native import Message, SendReport
+from ._native import Message, SendReport, service
 from .errors import InvalidInputError
 
 __version__ = _native.__version__
@@ -31,6 +31,15 @@ class Mailer(_native.Mailer):
     Messages may be ``polymailer.Message``, stdlib ``email.message.Message`` or bytes.
     """
 
+    @classmethod
+    def for_service(cls, name, **options):
+        """A mailer for a known provider (``"Gmail"``, ``"SendGrid"``, ``"SES-EU-WEST-1"``, or an
+        address such as ``"me@gmail.com"``): host, port and security from the engine's table;
+        ``username=``, ``password=`` and the other options as ``Mailer`` takes them. An unknown
+        name raises ``InvalidInputError`` listing the known ones."""
+        s = _native.service(name)
+        return cls(s["host"], s["port"], **{"security": s["security"], **options})
+
     async def send_async(self, message):
         """``send`` for asyncio: the loop keeps running while the engine works."""
         return await _asyncio.get_running_loop().run_in_executor(None, self.send, message)
@@ -45,4 +54,4 @@ class Mailer(_native.Mailer):
         self.close()
 
 
-__all__ = ["Mailer", "Message", "SendReport", "InvalidInputError"]
+__all__ = ["Mailer", "Message", "SendReport", "InvalidInputError", "service"]
