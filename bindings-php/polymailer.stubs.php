@@ -174,3 +174,12 @@ if (!\class_exists(Exception::class, false)) {
         }
     }
 }
+
+namespace Polymailer;
+
+class Services
+{
+    public static function lookup(string $name): array {}
+    public static function names(): array {}
+    public function __construct() {}
+}

@@ -80,6 +80,25 @@ final class PHPMailerTest extends TestCase
         $this->assertStringContainsString('This is a test email sent using PHPMailer.', $got['data']);
     }
 
+    public function testServicesGivesTheCorePresetsAsPHPMailerSettings(): void
+    {
+        $gmail = \Polymailer\Services::lookup('someone@googlemail.com');
+        $this->assertSame('smtp.gmail.com', $gmail['Host']);
+        $this->assertSame(465, $gmail['Port']);
+        $this->assertSame('ssl', $gmail['SMTPSecure']);
+        $this->assertFalse($gmail['SMTPAutoTLS']);
+        $this->assertSame('tls', \Polymailer\Services::lookup('SendGrid')['SMTPSecure']);
+        $this->assertSame('', \Polymailer\Services::lookup('maildev')['SMTPSecure']);
+        $this->assertContains('Postmark', \Polymailer\Services::names());
+        try {
+            \Polymailer\Services::lookup('NoSuchService');
+            $this->fail('unknown service accepted');
+        } catch (Exception $e) {
+            $this->assertSame('invalid_input', $e->kind);
+            $this->assertStringContainsString('SendGrid', $e->getMessage());
+        }
+    }
+
     public function testBothErrorModes(): void
     {
         $srv = $this->capture('--starttls', '--user', 'u:right');
@@ -391,5 +410,14 @@ final class PHPMailerTest extends TestCase
         $generated = shell_exec(escapeshellarg(PHP_BINARY) . ' -d extension=' . escapeshellarg($ext) . ' '
             . escapeshellarg($root . '/tools/gen-stubs.php'));
         $this->assertSame(file_get_contents($root . '/polymailer.stubs.php'), $generated);
+    }
+
+    public function testPhpRiShowsVersionAndEngine(): void
+    {
+        $ext = getenv('POLYMAILER_EXT');
+        $info = shell_exec(escapeshellarg(PHP_BINARY) . ' -d extension=' . escapeshellarg($ext) . ' --ri polymailer');
+        $this->assertStringContainsString('polymailer => enabled', $info);
+        $this->assertMatchesRegularExpression('/^version => \d+\.\d+\.\d+$/m', $info);
+        $this->assertStringContainsString('TLS => rustls', $info);
     }
 }

@@ -74,6 +74,16 @@ impl Security {
         }
     }
 
+    /// The `SMTPSecure` and `SMTPAutoTLS` values `from_phpmailer` reads back as this mode.
+    pub fn to_phpmailer(self) -> (&'static str, bool) {
+        match self {
+            Security::None => ("", false),
+            Security::StartTlsOpportunistic => ("", true),
+            Security::StartTlsRequired => ("tls", true),
+            Security::ImplicitTls => ("ssl", false),
+        }
+    }
+
     /// PHPMailer's `SMTPSecure` (`'ssl'` is implicit TLS, `'tls'` is STARTTLS) and `SMTPAutoTLS`.
     pub fn from_phpmailer(smtp_secure: &str, auto_tls: bool) -> Security {
         match smtp_secure.to_ascii_lowercase().as_str() {

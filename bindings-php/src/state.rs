@@ -1,0 +1,210 @@
+//! What `PHPMailer`'s methods share: error recording (ErrorInfo / exceptions), address lists,
+//! attachments, and the plain snapshots (`message::Draft`, `config::Settings`) the core gets.
+
+use ext_php_rs::exception::PhpResult;
+use ext_php_rs::types::Zval;
+
+use polymailer::address::validate_address;
+use polymailer::{runtime, Mailer};
+
+use crate::errors::{self, lang};
+use crate::mailer::PHPMailer;
+use crate::message;
+use crate::value::{arg_string, Value};
+use crate::{config, debug};
+
+/// Which address list an `add*` call fills.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    To,
+    Cc,
+    Bcc,
+    ReplyTo,
+}
+
+impl PHPMailer {
+    /// Records the error; throws in exception mode, else returns `Ok(false)`.
+    /// For the caller's input (addresses, headers, options): kind `invalid_input`.
+    pub(crate) fn fail(&mut self, message: &str) -> PhpResult<bool> {
+        let facts = errors::Facts {
+            kind: polymailer::ErrorKind::InvalidInput.as_str(),
+            code: None,
+            enhanced: None,
+        };
+        self.fail_with(message, Some(facts))
+    }
+
+    /// `fail` for an engine error: the exception also carries its kind and SMTP codes.
+    pub(crate) fn fail_with(&mut self, message: &str, facts: Option<errors::Facts>) -> PhpResult<bool> {
+        self.error_info = Value::str(message);
+        if self.exceptions {
+            Err(errors::exception_with(message, facts.as_ref()))
+        } else {
+            Ok(false)
+        }
+    }
+
+    pub(crate) fn add_an_address(&mut self, kind: Kind, address: &str, name: &str) -> PhpResult<bool> {
+        let address = address.trim();
+        let name = name.trim().replace(['\r', '\n'], "");
+        let label = match kind {
+            Kind::To => "to",
+            Kind::Cc => "cc",
+            Kind::Bcc => "bcc",
+            Kind::ReplyTo => "Reply-To",
+        };
+        if validate_address(label, address).is_err() {
+            return self.fail(&format!("{}({}): {}", lang::INVALID_ADDRESS, label, address));
+        }
+        let lower = address.to_ascii_lowercase();
+        // PHPMailer ignores an address already added (To, Cc and Bcc share one set).
+        let duplicate = match kind {
+            Kind::ReplyTo => self.reply_to.iter().any(|(a, _)| a.to_ascii_lowercase() == lower),
+            _ => self
+                .to
+                .iter()
+                .chain(&self.cc)
+                .chain(&self.bcc)
+                .any(|(a, _)| a.to_ascii_lowercase() == lower),
+        };
+        if duplicate {
+            return Ok(false);
+        }
+        let list = match kind {
+            Kind::To => &mut self.to,
+            Kind::Cc => &mut self.cc,
+            Kind::Bcc => &mut self.bcc,
+            Kind::ReplyTo => &mut self.reply_to,
+        };
+        list.push((address.to_string(), name));
+        Ok(true)
+    }
+
+    /// A file attachment (inline when `cid` is set): refused paths fail as PHPMailer's do.
+    pub(crate) fn attach_file(
+        &mut self,
+        path: &Zval,
+        name: Option<&Zval>,
+        kind: Option<&Zval>,
+        cid: Option<String>,
+    ) -> PhpResult<bool> {
+        let path = arg_string(Some(path));
+        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), cid) {
+            Ok(a) => {
+                self.attachments.push(a);
+                Ok(true)
+            }
+            Err(msg) => self.fail(&msg),
+        }
+    }
+
+    /// An attachment from a PHP string's bytes (inline when `cid` is set).
+    pub(crate) fn attach_bytes(
+        &mut self,
+        string: &Zval,
+        filename: Option<&Zval>,
+        kind: Option<&Zval>,
+        cid: Option<String>,
+    ) -> PhpResult<bool> {
+        let bytes = string
+            .binary::<u8>()
+            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
+        self.attachments.push(message::bytes_attachment(
+            bytes,
+            &arg_string(filename),
+            &arg_string(kind),
+            cid,
+        ));
+        Ok(true)
+    }
+
+    pub(crate) fn addresses(list: &[(String, String)]) -> Vec<Vec<String>> {
+        list.iter().map(|(a, n)| vec![a.clone(), n.clone()]).collect()
+    }
+
+    /// Prints what the engine recorded through `Debugoutput`, at `SMTPDebug`'s level.
+    pub(crate) fn emit_debug(&mut self) {
+        let level = self.smtp_debug.long_or(0);
+        let lines = self.recorder.take();
+        if level <= 0 {
+            return;
+        }
+        debug::emit_debug(&self.debug_output, level, lines);
+    }
+
+    /// The message as plain values (all `message` needs from this object).
+    pub(crate) fn draft(&self) -> message::Draft<'_> {
+        message::Draft {
+            to: &self.to,
+            cc: &self.cc,
+            bcc: &self.bcc,
+            reply_to: &self.reply_to,
+            attachments: &self.attachments,
+            custom_headers: &self.custom_headers,
+            from: self.from.string(),
+            from_name: self.from_name.non_empty(),
+            sender: self.sender.non_empty(),
+            subject: self.subject.string(),
+            body: self.body.string(),
+            alt_body: self.alt_body.non_empty(),
+            is_html: self.content_type.string().eq_ignore_ascii_case("text/html"),
+            allow_empty: self.allow_empty.truthy(),
+            message_id: self.message_id.non_empty(),
+            priority: self.priority.non_empty(),
+            x_mailer: self.x_mailer.string(),
+            confirm_reading_to: self.confirm_reading_to.non_empty(),
+            dsn: self.dsn.string(),
+        }
+    }
+
+    /// The connection settings as plain values (all `config` needs from this object).
+    pub(crate) fn settings(&self) -> config::Settings {
+        let ssl = |k: &str| -> Option<Value> {
+            let ssl = self.smtp_options.0.array()?.get("ssl")?;
+            ssl.array()?.get(k).map(|z| Value(z.shallow_clone()))
+        };
+        config::Settings {
+            host: self.host.string(),
+            port: self.port.long_or(25),
+            smtp_secure: self.smtp_secure.string(),
+            auto_tls: self.smtp_auto_tls.truthy(),
+            smtp_auth: self.smtp_auth.truthy(),
+            username: self.username.string(),
+            password: self.password.string(),
+            auth_type: self.auth_type.string(),
+            timeout: self.timeout.long_or(300),
+            helo: self.helo.non_empty(),
+            hostname: self.hostname.non_empty(),
+            verify_peer: ssl("verify_peer").map(|v| v.truthy()),
+            verify_peer_name: ssl("verify_peer_name").map(|v| v.truthy()),
+            allow_self_signed: ssl("allow_self_signed").map(|v| v.truthy()),
+            cafile: ssl("cafile").and_then(|v| v.non_empty()),
+            peer_name: ssl("peer_name").and_then(|v| v.non_empty()),
+            dkim_domain: self.dkim_domain.non_empty(),
+            dkim_selector: self.dkim_selector.non_empty(),
+            dkim_private: self.dkim_private.non_empty(),
+            dkim_private_string: self.dkim_private_string.non_empty(),
+            dkim_identity: self.dkim_identity.non_empty(),
+            debug: self.smtp_debug.long_or(0) > 0,
+        }
+    }
+
+    pub(crate) fn transport(&mut self) -> Result<Mailer, polymailer::Error> {
+        let settings = self.settings();
+        let key = settings.fingerprint();
+        if let Some((k, m)) = &self.transport {
+            if *k == key {
+                return Ok(m.clone());
+            }
+        }
+        let mailer = settings.mailer(self.recorder.hook())?;
+        self.transport = Some((key, mailer.clone()));
+        Ok(mailer)
+    }
+
+    pub(crate) fn close_transport(&mut self) {
+        if let Some((_, m)) = self.transport.take() {
+            runtime::block_on(m.close());
+        }
+    }
+}
