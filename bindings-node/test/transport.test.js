@@ -389,3 +389,21 @@ test('logger + debug log the SMTP traffic with secrets masked', async () => {
   assert.ok(text.includes(`info Message ${info.messageId} sent to <b@example.com>`), text);
   assert.ok(!text.includes('topsecret') && !text.includes(Buffer.from('\0u\0topsecret').toString('base64')));
 });
+
+test('a pending send keeps the process alive; an idle pooled transport does not', async () => {
+  const srv = await capture();
+  // A script that starts sends and never awaits them: node must not exit before they settle.
+  const script = `
+    const t = require(${JSON.stringify(path.resolve(__dirname, '..'))}).createTransport({ host: '127.0.0.1', port: ${srv.port}, ignoreTLS: true, pool: true });
+    const big = 'x'.repeat(200000); // built on a runtime thread, not on the event loop
+    t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'small', text: 'x' }).then((i) => console.log(i.response.slice(0, 3)));
+    t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'large', text: big }).then((i) => console.log(i.response.slice(0, 3)));`;
+  const { spawnSync } = require('child_process');
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['250', '250']);
+  assert.ok(Date.now() - started < 15000, 'exited once idle, without close()');
+  const got = await srv.waitFor(2);
+  assert.deepEqual(got.map((g) => header(g.data, 'Subject')).sort(), ['large', 'small']);
+});
