@@ -222,6 +222,12 @@ pub struct TlsOptions {
     pub accept_invalid_certs: bool,
     /// DANGER: accept a valid certificate issued for another name.
     pub accept_invalid_hostnames: bool,
+    /// Accept a self-signed server certificate that is not in the trusted set (PHP's
+    /// `allow_self_signed`); its validity period and name are still checked.
+    pub allow_self_signed: bool,
+    /// The server certificate's SHA-256 (32 bytes) or SHA-1 (20 bytes) digest must be one of
+    /// these (PHP's `peer_fingerprint`); checked in addition to everything else.
+    pub fingerprints: Vec<Vec<u8>>,
     /// Name to verify (and send as SNI) instead of the host.
     pub server_name: Option<String>,
     pub min_version: Option<TlsVersion>,
@@ -234,6 +240,8 @@ impl Default for TlsOptions {
             extra_ca: Vec::new(),
             accept_invalid_certs: false,
             accept_invalid_hostnames: false,
+            allow_self_signed: false,
+            fingerprints: Vec::new(),
             server_name: None,
             min_version: None,
         }
@@ -260,6 +268,24 @@ impl TlsOptions {
             }
             self.extra_ca.push(CertificateDer::from(bytes.to_vec()));
         }
+        Ok(())
+    }
+
+    /// A certificate digest as PHP writes `peer_fingerprint`: hex (colons allowed), 40 digits
+    /// for SHA-1, 64 for SHA-256.
+    pub fn add_fingerprint(&mut self, hex: &str) -> Result<()> {
+        let digits: String = hex.chars().filter(|c| *c != ':').collect();
+        let bytes = (0..digits.len())
+            .step_by(2)
+            .map(|i| digits.get(i..i + 2).and_then(|d| u8::from_str_radix(d, 16).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .filter(|b| b.len() == 20 || b.len() == 32)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "tls fingerprint {hex:?}: 40 (SHA-1) or 64 (SHA-256) hex digits"
+                ))
+            })?;
+        self.fingerprints.push(bytes);
         Ok(())
     }
 

@@ -35,40 +35,44 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
         .map_err(tls_err)?;
-    let config = if options.accept_invalid_certs {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        if options.native_roots {
-            roots.add_parsable_certificates(native_roots().iter().cloned());
-        }
-        for ca in &options.extra_ca {
-            roots
-                .add(ca.clone())
-                .map_err(|e| Error::invalid(format!("tls ca: unusable certificate: {e}")))?;
-        }
-        if roots.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Tls,
-                Stage::Build,
-                "no trusted root certificates: add a CA or enable the system roots",
-            ));
-        }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("tls configuration: {e}")))?;
-        if options.accept_invalid_hostnames {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(IgnoreHostname(webpki)))
-                .with_no_client_auth()
-        } else {
-            builder.with_webpki_verifier(webpki).with_no_client_auth()
-        }
+    let mut roots = RootCertStore::empty();
+    if options.native_roots {
+        roots.add_parsable_certificates(native_roots().iter().cloned());
+    }
+    for ca in &options.extra_ca {
+        roots
+            .add(ca.clone())
+            .map_err(|e| Error::invalid(format!("tls ca: unusable certificate: {e}")))?;
+    }
+    let verify_certs = !options.accept_invalid_certs;
+    if roots.is_empty() && verify_certs && !options.allow_self_signed {
+        return Err(Error::new(
+            ErrorKind::Tls,
+            Stage::Build,
+            "no trusted root certificates: add a CA or enable the system roots",
+        ));
+    }
+    let webpki = match roots.is_empty() || !verify_certs {
+        true => None,
+        false => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("tls configuration: {e}")))?,
+        ),
     };
+    let verifier = Verifier {
+        webpki,
+        trusted: options.extra_ca.clone(),
+        verify_certs,
+        check_names: !options.accept_invalid_hostnames,
+        allow_self_signed: options.allow_self_signed,
+        fingerprints: options.fingerprints.clone(),
+        provider: provider(),
+    };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -79,66 +83,97 @@ pub fn server_name(options: &TlsOptions, host: &str) -> Result<ServerName<'stati
         .map_err(|_| Error::invalid(format!("tls server name {name:?} is not a valid DNS name or IP")))
 }
 
+/// Verification as OpenSSL clients get it, no weaker: the chain against the roots (webpki), and
+/// a certificate the user explicitly trusted — or, with `allow_self_signed`, a self-signed one —
+/// accepted when the server presents it as its own, within its validity period and for the host
+/// name (rustls refuses a CA certificate as an end entity: `openssl req -x509` makes exactly
+/// that). The handshake signature is verified with the certificate's key in every case.
 #[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
+struct Verifier {
+    /// `None` when nothing is verified, or when only self-signed certificates can be accepted.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    trusted: Vec<CertificateDer<'static>>,
+    verify_certs: bool,
+    check_names: bool,
+    allow_self_signed: bool,
+    fingerprints: Vec<Vec<u8>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
+impl Verifier {
+    fn fingerprint_matches(&self, cert: &CertificateDer<'_>) -> bool {
+        self.fingerprints.is_empty()
+            || self.fingerprints.iter().any(|f| {
+                let algorithm = if f.len() == 20 {
+                    &ring::digest::SHA1_FOR_LEGACY_USE_ONLY
+                } else {
+                    &ring::digest::SHA256
+                };
+                ring::digest::digest(algorithm, cert.as_ref()).as_ref() == f.as_slice()
+            })
+    }
+
+    /// A certificate trusted by itself (not through a chain): within its validity, for the name.
+    fn verify_direct(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        cert: &CertificateDer<'_>,
+        name: &ServerName<'_>,
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError as E;
+        let (not_before, not_after) = der::validity(cert).ok_or(rustls::Error::InvalidCertificate(E::BadEncoding))?;
+        if now.as_secs() < not_before {
+            return Err(rustls::Error::InvalidCertificate(E::NotValidYet));
+        }
+        if now.as_secs() > not_after {
+            return Err(rustls::Error::InvalidCertificate(E::Expired));
+        }
+        if self.check_names {
+            webpki::EndEntityCert::try_from(cert)
+                .map_err(|_| rustls::Error::InvalidCertificate(E::BadEncoding))?
+                .verify_is_valid_for_subject_name(name)
+                .map_err(|_| rustls::Error::InvalidCertificate(E::NotValidForName))?;
+        }
         Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
-/// Verifies the chain but accepts a certificate issued for another name.
-#[derive(Debug)]
-struct IgnoreHostname(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for IgnoreHostname {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
+        name: &ServerName<'_>,
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. })) => {
+        use rustls::CertificateError as E;
+        if !self.fingerprint_matches(end_entity) {
+            return Err(rustls::Error::InvalidCertificate(E::ApplicationVerificationFailure));
+        }
+        if !self.verify_certs {
+            return Ok(ServerCertVerified::assertion());
+        }
+        let error = match &self.webpki {
+            Some(w) => match w.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
+                Ok(verified) => return Ok(verified),
+                Err(e) => e,
+            },
+            None => rustls::Error::InvalidCertificate(E::UnknownIssuer),
+        };
+        match &error {
+            rustls::Error::InvalidCertificate(E::NotValidForName | E::NotValidForNameContext { .. })
+                if !self.check_names =>
+            {
                 Ok(ServerCertVerified::assertion())
             }
-            other => other,
+            e if no_chain(e)
+                && (self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref())
+                    || (self.allow_self_signed && der::self_issued(end_entity))) =>
+            {
+                self.verify_direct(end_entity, name, now)
+            }
+            _ => Err(error),
         }
     }
 
@@ -148,7 +183,7 @@ impl ServerCertVerifier for IgnoreHostname {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -157,10 +192,112 @@ impl ServerCertVerifier for IgnoreHostname {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The chain could not be built: no known issuer, or the certificate is a CA's (webpki's
+/// `CaUsedAsEndEntity`, which rustls passes on as an "other" error).
+fn no_chain(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => true,
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            )
+        }
+        _ => false,
+    }
+}
+
+/// The few certificate fields read here (validity, issuer = subject), straight from the DER.
+mod der {
+    /// One DER element: (tag, whole element, content, rest).
+    fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            n if n < 0x80 => (n as usize, rest),
+            n => {
+                let count = (n & 0x7f) as usize;
+                if count == 0 || count > 4 || rest.len() < count {
+                    return None;
+                }
+                let len = rest[..count].iter().fold(0usize, |acc, &b| acc << 8 | b as usize);
+                (len, &rest[count..])
+            }
+        };
+        if rest.len() < len {
+            return None;
+        }
+        let header = input.len() - rest.len();
+        Some((tag, &input[..header + len], &rest[..len], &rest[len..]))
+    }
+
+    /// The TBSCertificate's fields after the optional version: serial, signature algorithm,
+    /// issuer, validity, subject.
+    fn tbs_fields(cert: &[u8]) -> Option<Vec<(u8, &[u8], &[u8])>> {
+        let (_, _, certificate, _) = element(cert)?;
+        let (_, _, mut tbs, _) = element(certificate)?;
+        let mut out = Vec::new();
+        while !tbs.is_empty() && out.len() < 5 {
+            let (tag, whole, content, rest) = element(tbs)?;
+            if tag != 0xa0 {
+                out.push((tag, whole, content));
+            }
+            tbs = rest;
+        }
+        (out.len() == 5).then_some(out)
+    }
+
+    pub fn self_issued(cert: &[u8]) -> bool {
+        tbs_fields(cert).is_some_and(|f| f[2].1 == f[4].1)
+    }
+
+    /// notBefore and notAfter, in seconds since the epoch.
+    pub fn validity(cert: &[u8]) -> Option<(u64, u64)> {
+        let fields = tbs_fields(cert)?;
+        let (_, _, validity) = fields[3];
+        let (t1, _, before, rest) = element(validity)?;
+        let (t2, _, after, _) = element(rest)?;
+        Some((time(t1, before)?, time(t2, after)?))
+    }
+
+    /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
+    fn time(tag: u8, text: &[u8]) -> Option<u64> {
+        let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
+        let (year, rest) = match (tag, text.len()) {
+            (0x17, 12) => {
+                let yy: i64 = text[..2].parse().ok()?;
+                (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
+            }
+            (0x18, 14) => (text[..4].parse().ok()?, &text[4..]),
+            _ => return None,
+        };
+        let n = |i: usize| rest.get(i..i + 2)?.parse::<i64>().ok();
+        let (month, day, hour, minute, second) = (n(0)?, n(2)?, n(4)?, n(6)?, n(8)?);
+        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+        let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+        u64::try_from(days * 86400 + hour * 3600 + minute * 60 + second).ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn times() {
+            assert_eq!(super::time(0x17, b"700101000000Z"), Some(0));
+            assert_eq!(super::time(0x17, b"000229120000Z"), Some(951825600));
+            assert_eq!(super::time(0x18, b"20380119031408Z"), Some(2147483648));
+            assert_eq!(super::time(0x17, b"7001010000Z"), None);
+        }
     }
 }

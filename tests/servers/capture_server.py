@@ -29,6 +29,16 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 
+def _peer_cn(ssl_object):
+    """The client certificate's common name, when the client presented one."""
+    cert = ssl_object.getpeercert() if ssl_object is not None else None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
+
+
 class Capture:
     def __init__(self, outdir, refuse, users, pipelining=False, close_every=0):
         self.pipelining = pipelining
@@ -83,6 +93,9 @@ class Capture:
             "auth": login.decode() if isinstance(login, bytes) else login,
             "helo": session.host_name,
             "session": "%x" % id(session),
+            "client_cert": _peer_cn(
+                server.transport.get_extra_info("ssl_object") or (session.ssl or {}).get("ssl_object")
+            ),
         }
         # Write the metadata last and atomically: a reader that sees the .json sees the whole message.
         with open(base + ".json.tmp", "w") as f:
@@ -113,6 +126,8 @@ def main():
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--certs")
     ap.add_argument("--starttls", action="store_true")
+    ap.add_argument("--cert", default="server", help="certificate NAME.pem in --certs (key: server.key)")
+    ap.add_argument("--client-ca", help="require a client certificate issued by this CA file")
     ap.add_argument("--implicit-tls", action="store_true")
     ap.add_argument("--user", action="append", default=[])
     ap.add_argument("--require-auth", action="store_true")
@@ -134,7 +149,10 @@ def main():
     ctx = None
     if args.starttls or args.implicit_tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(os.path.join(args.certs, "server.pem"), os.path.join(args.certs, "server.key"))
+        ctx.load_cert_chain(os.path.join(args.certs, args.cert + ".pem"), os.path.join(args.certs, "server.key"))
+        if args.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.client_ca)
     users = dict(u.split(":", 1) for u in args.user)
     handler = Capture(args.outdir, args.refuse, users, args.pipelining, args.close_every)
     kwargs = dict(

@@ -7,7 +7,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 exec 9>"$dir/.lock"
 flock 9
-[ -f "$dir/complete" ] && exit 0
+[ -f "$dir/complete-v2" ] && exit 0
 cd "$dir"
 q() { "$@" >/dev/null 2>&1; }
 q openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=polymailer test CA" \
@@ -23,5 +23,23 @@ p_rsa=$(openssl pkey -in dkim-rsa.pkcs8.pem -pubout -outform DER 2>/dev/null | b
 p_ed=$(openssl pkey -in dkim-ed25519.pem -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)
 echo "v=DKIM1; k=rsa; p=$p_rsa" > dkim-rsa.txt
 echo "v=DKIM1; k=ed25519; p=$p_ed" > dkim-ed25519.txt
-rm -f server.csr ext.cnf ca.srl
-touch complete
+# Certificate shapes for the trust matrix (all for localhost / 127.0.0.1 unless named otherwise):
+# selfsigned-ca: self-signed as most guides make it (openssl req -x509: CA:TRUE); snakeoil:
+# self-signed CA:FALSE (Debian's ssl-cert); expired / expired-selfsigned: notAfter in the past;
+# wronghost: CA-signed for other.example; untrusted: signed by a CA no client is given.
+san='subjectAltName=DNS:localhost,IP:127.0.0.1'
+q openssl req -x509 -key server.key -subj "/CN=localhost" -addext "$san" -days 3650 -out selfsigned-ca.pem
+printf '%s\nbasicConstraints=CA:FALSE\n' "$san" > leaf.cnf
+q openssl req -new -key server.key -subj "/CN=localhost" -out leaf.csr
+q openssl x509 -req -in leaf.csr -signkey server.key -days 3650 -extfile leaf.cnf -out snakeoil.pem
+q openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -extfile leaf.cnf -out expired.pem
+printf '%s\nbasicConstraints=critical,CA:TRUE\n' "$san" > ca-self.cnf
+q openssl x509 -req -in leaf.csr -signkey server.key -days -1 -extfile ca-self.cnf -out expired-selfsigned.pem
+printf 'subjectAltName=DNS:other.example\nbasicConstraints=CA:FALSE\n' > other.cnf
+q openssl req -new -key server.key -subj "/CN=other.example" -out other.csr
+q openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile other.cnf -out wronghost.pem
+q openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=untrusted test CA" \
+  -keyout untrusted-ca.key -out untrusted-ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+q openssl x509 -req -in leaf.csr -CA untrusted-ca.pem -CAkey untrusted-ca.key -CAcreateserial -days 3650 -extfile leaf.cnf -out untrusted.pem
+rm -f server.csr ext.cnf ca.srl leaf.cnf leaf.csr ca-self.cnf other.cnf other.csr untrusted-ca.srl
+touch complete complete-v2
