@@ -217,8 +217,17 @@ fn no_chain(e: &rustls::Error) -> bool {
 
 /// The few certificate fields read here (validity, issuer = subject), straight from the DER.
 mod der {
-    /// One DER element: (tag, whole element, content, rest).
-    fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+    /// One DER element.
+    #[derive(Clone, Copy)]
+    struct Element<'a> {
+        tag: u8,
+        /// Header and content (to compare whole names).
+        whole: &'a [u8],
+        content: &'a [u8],
+    }
+
+    /// The first element of `input`, and what follows it.
+    fn element(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
         let (&tag, rest) = input.split_first()?;
         let (&first, rest) = rest.split_first()?;
         let (len, rest) = match first {
@@ -236,36 +245,44 @@ mod der {
             return None;
         }
         let header = input.len() - rest.len();
-        Some((tag, &input[..header + len], &rest[..len], &rest[len..]))
+        let whole = &input[..header + len];
+        Some((
+            Element {
+                tag,
+                whole,
+                content: &rest[..len],
+            },
+            &rest[len..],
+        ))
     }
 
     /// The TBSCertificate's fields after the optional version: serial, signature algorithm,
     /// issuer, validity, subject.
-    fn tbs_fields(cert: &[u8]) -> Option<Vec<(u8, &[u8], &[u8])>> {
-        let (_, _, certificate, _) = element(cert)?;
-        let (_, _, mut tbs, _) = element(certificate)?;
-        let mut out = Vec::new();
-        while !tbs.is_empty() && out.len() < 5 {
-            let (tag, whole, content, rest) = element(tbs)?;
-            if tag != 0xa0 {
-                out.push((tag, whole, content));
+    fn tbs_fields(cert: &[u8]) -> Option<[Element<'_>; 5]> {
+        let (certificate, _) = element(cert)?;
+        let (tbs, _) = element(certificate.content)?;
+        let mut rest = tbs.content;
+        let mut out = Vec::with_capacity(5);
+        while !rest.is_empty() && out.len() < 5 {
+            let (e, next) = element(rest)?;
+            if e.tag != 0xa0 {
+                out.push(e);
             }
-            tbs = rest;
+            rest = next;
         }
-        (out.len() == 5).then_some(out)
+        out.try_into().ok()
     }
 
     pub fn self_issued(cert: &[u8]) -> bool {
-        tbs_fields(cert).is_some_and(|f| f[2].1 == f[4].1)
+        tbs_fields(cert).is_some_and(|f| f[2].whole == f[4].whole)
     }
 
     /// notBefore and notAfter, in seconds since the epoch.
     pub fn validity(cert: &[u8]) -> Option<(u64, u64)> {
-        let fields = tbs_fields(cert)?;
-        let (_, _, validity) = fields[3];
-        let (t1, _, before, rest) = element(validity)?;
-        let (t2, _, after, _) = element(rest)?;
-        Some((time(t1, before)?, time(t2, after)?))
+        let validity = tbs_fields(cert)?[3];
+        let (before, rest) = element(validity.content)?;
+        let (after, _) = element(rest)?;
+        Some((time(before.tag, before.content)?, time(after.tag, after.content)?))
     }
 
     /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
