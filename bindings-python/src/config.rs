@@ -12,7 +12,8 @@ use polymailer::{Credentials, Direction, Security, Timeouts, TlsOptions, Transpo
 use crate::errors::err;
 
 /// TLS options from a dict: `verify`, `check_hostname`, `native_roots` (bools), `cadata`
-/// (list of DER or PEM bytes), `cafile` (path), `server_hostname` (str).
+/// (list of DER or PEM bytes), `cafile` (path), `server_hostname` (str), `certfile` and
+/// `keyfile` (client certificate paths, the key in `certfile` when absent).
 pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult<TlsOptions> {
     let mut tls = TlsOptions::default();
     let Some(spec) = spec else { return Ok(tls) };
@@ -41,6 +42,16 @@ pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult
     }
     if let Some(name) = spec.get_item("server_hostname")?.filter(|f| !f.is_none()) {
         tls.server_name = Some(name.extract()?);
+    }
+    if let Some(cert) = spec.get_item("certfile")?.filter(|f| !f.is_none()) {
+        let cert: std::path::PathBuf = cert.extract()?;
+        let key: Option<std::path::PathBuf> = spec
+            .get_item("keyfile")?
+            .filter(|f| !f.is_none())
+            .map(|k| k.extract())
+            .transpose()?;
+        tls.client_identity =
+            Some(polymailer::ClientIdentity::from_files(cert, key.as_deref()).map_err(|e| err(py, e))?);
     }
     Ok(tls)
 }

@@ -52,3 +52,35 @@ def test_drop_in_trusts_what_openssl_trusts(capture, certs, cert, options, expec
     got_ours = attempt(drop_in, srv.port, context(certs, **options))
     assert (got_std, got_ours) == (expected, expected)
     assert len(srv.wait_for(2 if expected else 0)) == (2 if expected else 0)
+
+
+def test_client_certificate_from_load_cert_chain(capture, certs):
+    srv = capture("--starttls", "--client-ca", os.path.join(certs, "ca.pem"))
+    for module in (std, drop_in):
+        ctx = context(certs, cafile="ca.pem")
+        assert attempt(module, srv.port, ctx) is False, module.__name__  # no certificate
+        ctx.load_cert_chain(os.path.join(certs, "client.pem"), os.path.join(certs, "client.key"))
+        assert attempt(module, srv.port, ctx) is True, module.__name__
+    combined = context(certs, cafile="ca.pem")
+    combined.load_cert_chain(os.path.join(certs, "client-combined.pem"))
+    assert attempt(drop_in, srv.port, combined) is True
+    got = srv.wait_for(3)
+    assert [g["meta"]["client_cert"] for g in got] == ["polymailer client"] * 3
+
+
+def test_native_mailer_client_certificate_and_a_mismatched_key(capture, certs):
+    import polymailer
+
+    srv = capture("--starttls", "--client-ca", os.path.join(certs, "ca.pem"))
+    tls = {"cafile": os.path.join(certs, "ca.pem"), "certfile": os.path.join(certs, "client.pem")}
+    msg = polymailer.Message(from_="a@example.com", to="b@example.com", subject="mtls", text="x")
+    with polymailer.Mailer(
+        "localhost", srv.port, security="starttls", tls={**tls, "keyfile": os.path.join(certs, "client.key")}
+    ) as m:
+        m.send(msg)
+    with pytest.raises(ssl.SSLError) as e:  # TLS failures are the stdlib's SSLError
+        polymailer.Mailer(
+            "localhost", srv.port, security="starttls", tls={**tls, "keyfile": os.path.join(certs, "other.key")}
+        )
+    assert e.value.kind == "tls"
+    assert len(srv.wait_for(1)) == 1

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rustls_pki_types::CertificateDer;
 
 use crate::dkim::DkimConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result, Stage};
 use crate::transcript::Transcript;
 
 /// How the connection is secured.
@@ -231,6 +231,82 @@ pub struct TlsOptions {
     /// Name to verify (and send as SNI) instead of the host.
     pub server_name: Option<String>,
     pub min_version: Option<TlsVersion>,
+    /// A client certificate for servers that ask for one (mutual TLS).
+    pub client_identity: Option<ClientIdentity>,
+}
+
+/// A client certificate chain and its private key (mutual TLS). The key never appears in
+/// `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("chain", &self.chain.len())
+            .field("key", &"****")
+            .finish()
+    }
+}
+
+impl ClientIdentity {
+    /// The certificate chain (PEM) and its key (PEM: PKCS#8, PKCS#1 or SEC1; the same text as
+    /// the chain when both are in one file). `what` names the source in errors.
+    pub fn from_pem(chain: &[u8], key: &[u8], what: &str) -> Result<ClientIdentity> {
+        use rustls_pki_types::pem::PemObject;
+        let chain = CertificateDer::pem_slice_iter(chain)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("client certificate {what}: {e}")))?;
+        if chain.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Tls,
+                Stage::Build,
+                format!("client certificate {what}: no CERTIFICATE in PEM"),
+            ));
+        }
+        if key.windows(9).any(|w| w == b"ENCRYPTED") {
+            return Err(Error::new(
+                ErrorKind::Tls,
+                Stage::Build,
+                format!("client key {what}: encrypted keys are not supported; decrypt it with `openssl pkey -in KEY -out KEY.pem`"),
+            ));
+        }
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("client key {what}: {e}")))?;
+        Ok(ClientIdentity {
+            chain: chain.into_iter().map(CertificateDer::into_owned).collect(),
+            key: key.secret_der().to_vec(),
+        })
+    }
+
+    /// From files: the chain, and the key (`None`: in the chain's file, as PHP's `local_cert`).
+    pub fn from_files(chain: impl AsRef<Path>, key: Option<&Path>) -> Result<ClientIdentity> {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| {
+                Error::new(
+                    ErrorKind::Tls,
+                    Stage::Build,
+                    format!("client certificate file {}: {e}", p.display()),
+                )
+                .with_source(e)
+            })
+        };
+        let chain = chain.as_ref();
+        let cert = read(chain)?;
+        let key_bytes = match key {
+            Some(k) => read(k)?,
+            None => cert.clone(),
+        };
+        ClientIdentity::from_pem(&cert, &key_bytes, &chain.display().to_string())
+    }
+
+    /// The key as rustls takes it.
+    pub fn key(&self) -> rustls_pki_types::PrivateKeyDer<'static> {
+        rustls_pki_types::PrivateKeyDer::try_from(self.key.clone()).expect("checked when loaded")
+    }
 }
 
 impl Default for TlsOptions {
@@ -244,6 +320,7 @@ impl Default for TlsOptions {
             fingerprints: Vec::new(),
             server_name: None,
             min_version: None,
+            client_identity: None,
         }
     }
 }

@@ -32,8 +32,8 @@ pub mod transcript;
 
 pub use address::Mailbox;
 pub use config::{
-    AuthMechanism, Credentials, PoolConfig, RateLimit, Secret, Security, Timeouts, TlsOptions, TlsVersion,
-    TransportConfig,
+    AuthMechanism, ClientIdentity, Credentials, PoolConfig, RateLimit, Secret, Security, Timeouts, TlsOptions,
+    TlsVersion, TransportConfig,
 };
 pub use connection::{Connection, SendReport};
 pub use dkim::DkimConfig;

@@ -69,10 +69,17 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
         fingerprints: options.fingerprints.clone(),
         provider: provider(),
     };
-    let config = builder
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+    let builder = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
+    let config = match &options.client_identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => builder.with_client_auth_cert(id.chain.clone(), id.key()).map_err(|e| {
+            Error::new(
+                ErrorKind::Tls,
+                Stage::Build,
+                format!("client certificate: {e} (does the key belong to the certificate?)"),
+            )
+        })?,
+    };
     Ok(Arc::new(config))
 }
 

@@ -21,19 +21,16 @@ fn trusting(files: &[&str]) -> TlsOptions {
     tls
 }
 
-/// Sends one message to a server presenting `cert`; the error kind when refused.
-fn send(server: &Server, host: &str, tls: TlsOptions) -> std::result::Result<(), ErrorKind> {
+/// Sends one message over STARTTLS; the error's kind and stage when refused.
+fn send(server: &Server, host: &str, tls: TlsOptions) -> std::result::Result<(), (ErrorKind, Stage)> {
     let config = TransportConfig::new(host, server.port)
         .security(Security::StartTlsRequired)
         .tls(tls);
     Mailer::new(config)
-        .map_err(|e| e.kind())?
+        .map_err(|e| (e.kind(), e.stage()))?
         .send_blocking(&simple_message("trust"))
         .map(|_| ())
-        .map_err(|e| {
-            assert_eq!(e.stage(), Stage::StartTls, "{e}");
-            e.kind()
-        })
+        .map_err(|e| (e.kind(), e.stage()))
 }
 
 fn fingerprint(file: &str) -> String {
@@ -49,7 +46,7 @@ fn fingerprint(file: &str) -> String {
 
 #[test]
 fn trust_matrix_as_openssl_clients_have_it() {
-    let refused = Err(ErrorKind::Tls);
+    let refused = Err((ErrorKind::Tls, Stage::StartTls));
     let server = |cert: &str| Server::capture(&["--starttls", "--cert", cert]);
 
     let leaf = server("server");
@@ -176,4 +173,47 @@ fn fingerprint_words_are_checked() {
     tls.add_fingerprint(&"ab".repeat(20)).unwrap();
     tls.add_fingerprint(&fingerprint("server.pem")).unwrap();
     assert_eq!(tls.fingerprints.iter().map(Vec::len).collect::<Vec<_>>(), [20, 32]);
+}
+
+#[test]
+fn client_certificates_for_servers_that_require_them() {
+    let ca = certs().join("ca.pem");
+    let server = Server::capture(&["--starttls", "--client-ca", ca.to_str().unwrap()]);
+    // Without a certificate the server ends the handshake: an error, nothing delivered.
+    let without = send(&server, "localhost", trusting(&["ca.pem"]));
+    assert!(without.is_err(), "{without:?}");
+
+    let mut tls = trusting(&["ca.pem"]);
+    tls.client_identity =
+        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("client.key"))).unwrap());
+    assert_eq!(send(&server, "localhost", tls), Ok(()));
+    let mut combined = trusting(&["ca.pem"]);
+    combined.client_identity = Some(ClientIdentity::from_files(certs().join("client-combined.pem"), None).unwrap());
+    assert_eq!(send(&server, "localhost", combined), Ok(()));
+    let got = server.wait_for(2);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter().all(|g| g.meta["client_cert"] == "polymailer client"),
+        "{:?}",
+        got[0].meta
+    );
+
+    // A key that is not the certificate's, an unreadable file, an encrypted key: refused
+    // before connecting, naming what failed.
+    let mut mismatched = trusting(&["ca.pem"]);
+    mismatched.client_identity =
+        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("other.key"))).unwrap());
+    let e = Mailer::new(TransportConfig::new("localhost", server.port).tls(mismatched)).unwrap_err();
+    assert_eq!((e.kind(), e.stage()), (ErrorKind::Tls, Stage::Build), "{e}");
+    let e = ClientIdentity::from_files(certs().join("missing.pem"), None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls);
+    assert!(e.message().contains("missing.pem"), "{e}");
+    let e = ClientIdentity::from_pem(b"", b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls);
+    assert!(format!(
+        "{:?}",
+        ClientIdentity::from_files(certs().join("client-combined.pem"), None).unwrap()
+    )
+    .contains("****"));
+    assert_eq!(server.wait_for(2).len(), 2, "nothing more delivered");
 }

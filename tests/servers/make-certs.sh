@@ -7,7 +7,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 exec 9>"$dir/.lock"
 flock 9
-[ -f "$dir/complete-v2" ] && exit 0
+[ -f "$dir/complete-v3" ] && exit 0
 cd "$dir"
 q() { "$@" >/dev/null 2>&1; }
 q openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=polymailer test CA" \
@@ -41,5 +41,13 @@ q openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days
 q openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=untrusted test CA" \
   -keyout untrusted-ca.key -out untrusted-ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
 q openssl x509 -req -in leaf.csr -CA untrusted-ca.pem -CAkey untrusted-ca.key -CAcreateserial -days 3650 -extfile leaf.cnf -out untrusted.pem
+# Mutual TLS: a client certificate the test CA signs (client.pem + client.key, and both in
+# client-combined.pem as PHP's local_cert takes them); other.key belongs to no certificate.
+q openssl req -newkey rsa:2048 -nodes -subj "/CN=polymailer client" -keyout client.key -out client.csr
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.cnf
+q openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile client.cnf -out client.pem
+cat client.pem client.key > client-combined.pem
+q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key
+rm -f client.csr client.cnf
 rm -f server.csr ext.cnf ca.srl leaf.cnf leaf.csr ca-self.cnf other.cnf other.csr untrusted-ca.srl
-touch complete complete-v2
+touch complete complete-v2 complete-v3

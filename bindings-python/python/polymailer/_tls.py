@@ -19,8 +19,22 @@ def _recording_load_verify_locations(self, cafile=None, capath=None, cadata=None
     return result
 
 
+_original_load_cert_chain = ssl.SSLContext.load_cert_chain
+
+
+def _recording_load_cert_chain(self, certfile, keyfile=None, password=None):
+    # The client certificate (mutual TLS) is read again by the engine from the same files.
+    result = _original_load_cert_chain(self, certfile, keyfile, password)
+    try:
+        self.__dict__["_polymailer_client_cert"] = (os.fspath(certfile), os.fspath(keyfile) if keyfile else None)
+    except AttributeError:
+        pass
+    return result
+
+
 # Only records the arguments; loading is the standard library's own.
 ssl.SSLContext.load_verify_locations = _recording_load_verify_locations
+ssl.SSLContext.load_cert_chain = _recording_load_cert_chain
 
 
 def _pem_certs(data):
@@ -63,7 +77,10 @@ def from_context(context, server_hostname=None):
     """verify_mode, check_hostname and the CAs loaded into the context; None → verify with the system roots."""
     if context is None:
         return {"server_hostname": server_hostname} if server_hostname else None
+    certfile, keyfile = getattr(context, "_polymailer_client_cert", (None, None))
     return {
+        "certfile": certfile,
+        "keyfile": keyfile,
         "verify": context.verify_mode != ssl.CERT_NONE,
         "check_hostname": bool(context.check_hostname),
         "cadata": _loaded_certs(context),
