@@ -67,7 +67,15 @@ export interface TransportOptions {
   connectionTimeout?: number;
   greetingTimeout?: number;
   socketTimeout?: number;
-  tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer | (string | Buffer)[]; servername?: string; minVersion?: string };
+  tls?: {
+    rejectUnauthorized?: boolean;
+    ca?: string | Buffer | (string | Buffer)[];
+    servername?: string;
+    minVersion?: string;
+    /** Client certificate (mutual TLS), PEM. */
+    cert?: string | Buffer | (string | Buffer)[];
+    key?: string | Buffer | (string | Buffer)[];
+  };
   pool?: boolean;
   maxConnections?: number;
   maxMessages?: number;

@@ -31,8 +31,14 @@ function toBuffer(value, encoding) {
   });
 }
 
+/** PEM text as one Buffer (Node's tls options take a string, a Buffer or an array of them). */
+const pem = (v) => (v === undefined || v === null ? undefined : Buffer.concat([].concat(v).map((x) => toBuffer(x))));
+
 function nativeOptions(options) {
   const tls = options.tls || {};
+  if (tls.pfx !== undefined) {
+    throw Object.assign(new Error('tls.pfx is not supported: pass tls.cert and tls.key (PEM)'), { code: 'ETLS', kind: 'tls' });
+  }
   const ca = tls.ca === undefined ? undefined : [].concat(tls.ca).map((c) => toBuffer(c));
   const num = (v) => (v === undefined || v === null || v === '' ? undefined : Number(v));
   const auth = options.auth
@@ -50,7 +56,14 @@ function nativeOptions(options) {
     greetingTimeout: num(options.greetingTimeout),
     socketTimeout: num(options.socketTimeout),
     tls: options.tls
-      ? { rejectUnauthorized: tls.rejectUnauthorized, ca, servername: tls.servername, minVersion: tls.minVersion }
+      ? {
+          rejectUnauthorized: tls.rejectUnauthorized,
+          ca,
+          servername: tls.servername,
+          minVersion: tls.minVersion,
+          cert: pem(tls.cert),
+          key: pem(tls.key),
+        }
       : undefined,
     pool: Boolean(options.pool),
     maxConnections: num(options.maxConnections),

@@ -161,6 +161,9 @@ export interface TlsOptionsJs {
   ca?: Array<Buffer>
   servername?: string
   minVersion?: string
+  /** Client certificate chain and key (PEM; index.js joins arrays), for mutual TLS. */
+  cert?: Buffer
+  key?: Buffer
 }
 
 /** The options `createTransport` takes, after index.js resolved `service` and URLs. */

@@ -25,6 +25,9 @@ pub struct TlsOptionsJs {
     pub ca: Option<Vec<Buffer>>,
     pub servername: Option<String>,
     pub min_version: Option<String>,
+    /// Client certificate chain and key (PEM; index.js joins arrays), for mutual TLS.
+    pub cert: Option<Buffer>,
+    pub key: Option<Buffer>,
 }
 
 #[napi(object)]
@@ -104,6 +107,10 @@ impl TryFrom<TransportOptions> for TransportConfig {
             }
             c.tls.server_name = t.servername;
             c.tls.min_version = t.min_version.map(|v| v.parse()).transpose()?;
+            if let Some(cert) = t.cert {
+                let key = t.key.as_deref().unwrap_or(&cert);
+                c.tls.client_identity = Some(polymailer::ClientIdentity::from_pem(&cert, key, "tls.cert")?);
+            }
         }
         c.pool = if o.pool.unwrap_or(false) {
             PoolConfig {

@@ -101,7 +101,7 @@ where
 #[cfg_attr(test, allow(dead_code))] // called from JS only
 pub fn check_options(options: TransportOptions) -> Option<ErrorFields> {
     TransportConfig::try_from(options)
-        .and_then(|c| c.validate().map(|_| c))
+        .and_then(Mailer::new)
         .err()
         .map(|e| fields(&e))
 }

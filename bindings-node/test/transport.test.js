@@ -407,3 +407,63 @@ test('a pending send keeps the process alive; an idle pooled transport does not'
   const got = await srv.waitFor(2);
   assert.deepEqual(got.map((g) => header(g.data, 'Subject')).sort(), ['large', 'small']);
 });
+
+// The trust matrix over implicit TLS: polymailer accepts exactly what Node's own TLS (OpenSSL,
+// what Nodemailer uses) accepts with the same `ca` / `servername` / `rejectUnauthorized`.
+const TRUST_CASES = [
+  ['server', { ca: 'ca.pem' }, true],
+  ['server', { ca: 'untrusted-ca.pem' }, false],
+  ['selfsigned-ca', { ca: 'selfsigned-ca.pem' }, true],
+  ['selfsigned-ca', { ca: 'selfsigned-ca.pem', servername: 'other.example' }, false],
+  ['selfsigned-ca', { ca: 'ca.pem' }, false],
+  ['snakeoil', { ca: 'snakeoil.pem' }, true],
+  ['expired', { ca: 'ca.pem' }, false],
+  ['expired', { ca: 'ca.pem', rejectUnauthorized: false }, true],
+  ['expired-selfsigned', { ca: 'expired-selfsigned.pem' }, false],
+  ['wronghost', { ca: 'ca.pem' }, false],
+  ['untrusted', { ca: 'ca.pem' }, false],
+];
+
+test('TLS trust matrix matches Node TLS (OpenSSL) for each certificate shape', async () => {
+  const tlsNode = require('tls');
+  const servers = {};
+  for (const [cert, opts, expected] of TRUST_CASES) {
+    servers[cert] = servers[cert] || (await capture('--implicit-tls', '--cert', cert));
+    const port = servers[cert].port;
+    const tls = { ca: fs.readFileSync(path.join(certs(), opts.ca)), servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized };
+    const openssl = await new Promise((resolve) => {
+      const s = tlsNode.connect({ host: 'localhost', port, ...tls, servername: tls.servername || 'localhost' }, () => (s.end(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    const ours = await nodemailer
+      .createTransport({ host: 'localhost', port, secure: true, tls })
+      .sendMail({ from: 'a@example.com', to: 'b@example.com', subject: `trust ${cert}`, text: 'x' })
+      .then(
+        () => true,
+        (e) => (assert.equal(e.kind, 'tls', `${cert}: ${e.message}`), false)
+      );
+    assert.deepEqual([openssl, ours], [expected, expected], `${cert} ${JSON.stringify(opts)}`);
+  }
+  const delivered = Object.values(servers).reduce((n, s) => n + s.messages().length, 0);
+  assert.equal(delivered, TRUST_CASES.filter((c) => c[2]).length);
+});
+
+test('client certificate (tls.cert / tls.key) for a server that requires one', async () => {
+  const dir = certs();
+  const srv = await capture('--starttls', '--client-ca', path.join(dir, 'ca.pem'));
+  const base = { host: 'localhost', port: srv.port, requireTLS: true };
+  const mail = { from: 'a@example.com', to: 'b@example.com', subject: 'mtls', text: 'x' };
+  await assert.rejects(nodemailer.createTransport({ ...base, tls: { ca: ca() } }).sendMail(mail));
+  const info = await nodemailer
+    .createTransport({ ...base, tls: { ca: ca(), cert: fs.readFileSync(path.join(dir, 'client.pem')), key: fs.readFileSync(path.join(dir, 'client.key'), 'utf8') } })
+    .sendMail(mail);
+  assert.match(info.response, /^250/);
+  assert.throws(
+    () => nodemailer.createTransport({ ...base, tls: { ca: ca(), cert: fs.readFileSync(path.join(dir, 'client.pem')), key: fs.readFileSync(path.join(dir, 'other.key')) } }),
+    (e) => e.kind === 'tls' && e.code === 'ETLS'
+  );
+  assert.throws(() => nodemailer.createTransport({ ...base, tls: { pfx: Buffer.from('x') } }), (e) => e.kind === 'tls');
+  const got = await srv.waitFor(1);
+  assert.equal(got.length, 1);
+  assert.equal(got[0].meta.client_cert, 'polymailer client');
+});

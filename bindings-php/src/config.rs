@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use polymailer::{
-    runtime, AuthMechanism, Credentials, DkimConfig, Error, Mailer, Security, Timeouts, Transcript, TransportConfig,
+    runtime, AuthMechanism, ClientIdentity, Credentials, DkimConfig, Error, Mailer, Security, Timeouts, Transcript,
+    TransportConfig,
 };
 
 /// One `Host` entry: `host`, `host:port`, `tls://host:587`, `ssl://host:465`.
@@ -55,12 +56,16 @@ pub struct Settings {
     pub timeout: i64,
     pub helo: Option<String>,
     pub hostname: Option<String>,
-    /// `SMTPOptions['ssl']`: verify_peer, verify_peer_name, allow_self_signed, cafile, peer_name.
+    /// `SMTPOptions['ssl']`: verify_peer, verify_peer_name, allow_self_signed, cafile,
+    /// peer_name, peer_fingerprint (hex digests), local_cert and local_pk (client certificate).
     pub verify_peer: Option<bool>,
     pub verify_peer_name: Option<bool>,
     pub allow_self_signed: Option<bool>,
     pub cafile: Option<String>,
     pub peer_name: Option<String>,
+    pub peer_fingerprint: Vec<String>,
+    pub local_cert: Option<String>,
+    pub local_pk: Option<String>,
     pub dkim_domain: Option<String>,
     pub dkim_selector: Option<String>,
     pub dkim_private: Option<String>,
@@ -125,14 +130,20 @@ impl Settings {
         }
         c.timeouts = Timeouts::all(Duration::from_secs(self.timeout.max(1) as u64));
         c.hello_name = self.helo.clone().or_else(|| self.hostname.clone());
-        if self.verify_peer == Some(false) || self.allow_self_signed == Some(true) {
-            c.tls.accept_invalid_certs = true;
-        }
-        if self.verify_peer_name == Some(false) {
-            c.tls.accept_invalid_hostnames = true;
-        }
+        c.tls.accept_invalid_certs = self.verify_peer == Some(false);
+        c.tls.accept_invalid_hostnames = self.verify_peer_name == Some(false);
+        c.tls.allow_self_signed = self.allow_self_signed == Some(true);
         if let Some(cafile) = &self.cafile {
+            // PHP reads the cafile instead of the default store.
+            c.tls.native_roots = false;
             c.tls.add_ca_file(cafile)?;
+        }
+        for digest in &self.peer_fingerprint {
+            c.tls.add_fingerprint(digest)?;
+        }
+        if let Some(cert) = &self.local_cert {
+            let id = ClientIdentity::from_files(cert, self.local_pk.as_deref().map(std::path::Path::new))?;
+            c.tls.client_identity = Some(id);
         }
         c.tls.server_name = self.peer_name.clone();
         if let (Some(domain), Some(selector)) = (&self.dkim_domain, &self.dkim_selector) {

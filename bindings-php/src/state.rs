@@ -180,6 +180,13 @@ impl PHPMailer {
             allow_self_signed: ssl("allow_self_signed").map(|v| v.truthy()),
             cafile: ssl("cafile").and_then(|v| v.non_empty()),
             peer_name: ssl("peer_name").and_then(|v| v.non_empty()),
+            // A string, or PHP's ['sha256' => digest] array form (its values).
+            peer_fingerprint: ssl("peer_fingerprint").map_or_else(Vec::new, |v| match v.0.array() {
+                Some(a) => a.values().filter_map(|z| z.string()).collect(),
+                None => v.non_empty().into_iter().collect(),
+            }),
+            local_cert: ssl("local_cert").and_then(|v| v.non_empty()),
+            local_pk: ssl("local_pk").and_then(|v| v.non_empty()),
             dkim_domain: self.dkim_domain.non_empty(),
             dkim_selector: self.dkim_selector.non_empty(),
             dkim_private: self.dkim_private.non_empty(),

@@ -420,4 +420,92 @@ final class PHPMailerTest extends TestCase
         $this->assertMatchesRegularExpression('/^version => \d+\.\d+\.\d+$/m', $info);
         $this->assertStringContainsString('TLS => rustls', $info);
     }
+
+    /** [server certificate, SMTPOptions['ssl'] (file names relative to the test certs), delivered?] */
+    public static function trustCases(): array
+    {
+        $fp = fn (string $f) => ['sha256' => openssl_x509_fingerprint(file_get_contents(certs() . "/$f"), 'sha256')];
+        return [
+            'CA-signed leaf' => ['server', ['cafile' => 'ca.pem'], true],
+            'other CA' => ['server', ['cafile' => 'untrusted-ca.pem'], false],
+            'pinned fingerprint' => ['server', ['cafile' => 'ca.pem', 'peer_fingerprint' => $fp('server.pem')], true],
+            'other fingerprint' => ['server', ['cafile' => 'ca.pem', 'peer_fingerprint' => $fp('snakeoil.pem')], false],
+            'self-signed CA:TRUE trusted' => ['selfsigned-ca', ['cafile' => 'selfsigned-ca.pem'], true],
+            'self-signed CA:TRUE, other name' => ['selfsigned-ca', ['cafile' => 'selfsigned-ca.pem', 'peer_name' => 'other.example'], false],
+            'self-signed, untrusted' => ['selfsigned-ca', ['cafile' => 'ca.pem'], false],
+            'self-signed, allow_self_signed' => ['selfsigned-ca', ['cafile' => 'ca.pem', 'allow_self_signed' => true], true],
+            'snakeoil trusted' => ['snakeoil', ['cafile' => 'snakeoil.pem'], true],
+            'snakeoil, allow_self_signed' => ['snakeoil', ['cafile' => 'ca.pem', 'allow_self_signed' => true], true],
+            'expired' => ['expired', ['cafile' => 'ca.pem'], false],
+            'expired, verify_peer off' => ['expired', ['cafile' => 'ca.pem', 'verify_peer' => false], true],
+            'expired self-signed, allowed' => ['expired-selfsigned', ['cafile' => 'ca.pem', 'allow_self_signed' => true], false],
+            'wrong host' => ['wronghost', ['cafile' => 'ca.pem'], false],
+            'wrong host, verify_peer_name off' => ['wronghost', ['cafile' => 'ca.pem', 'verify_peer_name' => false], true],
+            'unknown CA, allow_self_signed' => ['untrusted', ['cafile' => 'ca.pem', 'allow_self_signed' => true], false],
+        ];
+    }
+
+    /** @dataProvider trustCases */
+    public function testTrustMatchesPhpOpenSsl(string $cert, array $ssl, bool $expected): void
+    {
+        $srv = $this->capture('--implicit-tls', '--cert', $cert);
+        if (isset($ssl['cafile'])) {
+            $ssl['cafile'] = certs() . '/' . $ssl['cafile'];
+        }
+        // PHP's own TLS (OpenSSL), as PHPMailer connects with SMTPSecure = 'ssl'.
+        $ctx = stream_context_create(['ssl' => $ssl]);
+        $sock = @stream_socket_client("ssl://localhost:{$srv->port}", $errno, $errstr, 10, STREAM_CLIENT_CONNECT, $ctx);
+        $openssl = $sock !== false;
+        if ($sock) {
+            fclose($sock);
+        }
+        $mail = new PHPMailer(true);
+        $mail->isSMTP();
+        $mail->Host = 'localhost';
+        $mail->Port = $srv->port;
+        $mail->SMTPSecure = 'ssl';
+        $mail->SMTPOptions = ['ssl' => $ssl];
+        $mail->setFrom('a@example.com');
+        $mail->addAddress('b@example.com');
+        $mail->Subject = "trust $cert";
+        $mail->Body = 'x';
+        try {
+            $ours = $mail->send();
+        } catch (Exception $e) {
+            $this->assertSame('tls', $e->kind, $e->getMessage());
+            $ours = false;
+        }
+        $this->assertSame([$expected, $expected], [$openssl, $ours], $errstr ?? '');
+        $this->assertCount($expected ? 1 : 0, $srv->waitFor($expected ? 1 : 0));
+    }
+
+    public function testClientCertificateFromLocalCert(): void
+    {
+        $srv = $this->capture('--starttls', '--client-ca', certs() . '/ca.pem');
+        $send = function (array $ssl) use ($srv) {
+            $mail = new PHPMailer(true);
+            $mail->isSMTP();
+            $mail->Host = 'localhost';
+            $mail->Port = $srv->port;
+            $mail->SMTPSecure = 'tls';
+            $mail->SMTPOptions = ['ssl' => ['cafile' => certs() . '/ca.pem'] + $ssl];
+            $mail->setFrom('a@example.com');
+            $mail->addAddress('b@example.com');
+            $mail->Subject = 'mtls';
+            $mail->Body = 'x';
+            try {
+                return $mail->send();
+            } catch (Exception $e) {
+                return $e->kind;
+            }
+        };
+        $this->assertTrue($send(['local_cert' => certs() . '/client.pem', 'local_pk' => certs() . '/client.key']));
+        $this->assertTrue($send(['local_cert' => certs() . '/client-combined.pem']));
+        $this->assertSame('tls', $send(['local_cert' => certs() . '/client.pem', 'local_pk' => certs() . '/other.key']));
+        $this->assertSame('tls', $send(['local_cert' => certs() . '/missing.pem']));
+        $this->assertNotTrue($send([]));
+        $got = $srv->waitFor(2);
+        $this->assertCount(2, $got);
+        $this->assertSame('polymailer client', $got[0]['meta']['client_cert']);
+    }
 }
