@@ -7,6 +7,15 @@ export VIRTUAL_ENV := $(CURDIR)/.venv
 demo:            ## send the examples through the embedded local server, show what arrived
 	scripts/demo.sh
 
+demo-postfix:    ## the same examples through a real Postfix (STARTTLS, Dovecot SASL) on 127.0.0.1
+	POLYMAILER_MTA=postfix scripts/demo.sh
+
+test-postfix: setup python node php  ## the scenario corpus from all four languages through a real Postfix
+	POLYMAILER_MTA=postfix cargo test -p polymailer --test scenarios
+	POLYMAILER_MTA=postfix .venv/bin/python -m pytest -q bindings-python/tests/test_scenarios.py
+	cd bindings-node && POLYMAILER_MTA=postfix node --test test/scenarios.test.js
+	POLYMAILER_MTA=postfix POLYMAILER_EXT=$(PHP_EXT) php -d extension=$(PHP_EXT) /usr/bin/phpunit -c bindings-php/phpunit.xml bindings-php/tests/ScenariosTest.php
+
 test: setup lint test-rust test-python test-node test-php   ## install what is missing, then run every suite
 
 check:           ## fmt, clippy and the core's unit + scripted-server protocol tests: no servers, no root

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: sends the classic example from each language through the embedded capture server
 # (STARTTLS + AUTH, generated CA) and prints what arrived. Exits non-zero if any did not.
+# make demo-postfix: the same through a real Postfix (submission, Dovecot SASL, Maildir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,7 +20,7 @@ export SSL_CERT_FILE=$SMTP_CA_FILE
 SMTP_PORT=$(scripts/server.sh start "$out" "$SMTP_USER:$SMTP_PASS")
 export SMTP_PORT
 trap 'scripts/server.sh stop "$out"' EXIT
-echo "capture server on localhost:$SMTP_PORT (STARTTLS + AUTH)"
+echo "${POLYMAILER_MTA:-capture} server on localhost:$SMTP_PORT (STARTTLS + AUTH)"
 
 failed=0
 run() {

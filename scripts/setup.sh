@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo, tests and benchmarks need on a fresh machine; quick when all is there.
-#   Debian packages: postfix (smtp-sink, smtp-source), openssl, php8.2-dev + clang + libclang-dev
+#   Debian packages: postfix (smtp-sink, smtp-source, and the real master for make test-postfix),
+#   dovecot-core (its SASL), openssl, php8.2-dev + clang + libclang-dev
 #   (ext-php-rs), phpunit, and the PHP peers for make bench (libphp-phpmailer, php-symfony-mailer)
 #   .venv: tests/requirements.txt (aiosmtpd, dkimpy, pytest, maturin, ruff)
 #   bindings-node/node_modules comes from `make node` (npm ci)
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
+command -v dovecot >/dev/null || need_apt+=(dovecot-core) # SASL for the real Postfix (make test-postfix)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v node >/dev/null || need_apt+=(nodejs npm)

@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--outdir", required=True)
+    ap.add_argument("--detached", action="store_true", help="keep running when the starting process exits")
     ap.add_argument("--certs")
     ap.add_argument("--starttls", action="store_true")
     ap.add_argument("--cert", default="server", help="certificate NAME.pem in --certs (key: server.key)")
@@ -178,8 +179,9 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
     while not stop.wait(1):
-        if os.getppid() == 1:  # our test process died without stopping us
+        if not args.detached and os.getppid() != parent:  # our test process died without stopping us
             break
     controller.stop()
 

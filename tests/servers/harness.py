@@ -33,20 +33,23 @@ def free_port():
 
 
 class CaptureServer:
-    """tests/servers/capture_server.py in a child process, stopped by PID."""
+    """tests/servers/capture_server.py in a child process, stopped by PID. With
+    POLYMAILER_MTA=postfix, a real Postfix (postfix_server.py) takes the same flags instead."""
 
     def __init__(self, args=()):
         self.outdir = tempfile.mkdtemp(prefix="pm-capture-")
+        server = "postfix_server.py" if os.environ.get("POLYMAILER_MTA") == "postfix" else "capture_server.py"
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                os.path.join(HERE, "capture_server.py"),
+                os.path.join(HERE, server),
                 "--outdir",
                 self.outdir,
                 "--certs",
                 certs(),
                 *args,
             ],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -80,8 +83,9 @@ class CaptureServer:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+            self.proc.stdin.close()
+            self.proc.terminate()  # both servers stop cleanly (Postfix and Dovecot by PID) on SIGTERM
+            self.proc.wait(20)
         shutil.rmtree(self.outdir, ignore_errors=True)
 
     def __enter__(self):

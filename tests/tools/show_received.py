@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prints one line per message the capture server received in OUTDIR; exit 1 if fewer than N.
+"""Prints one line per message the server received in OUTDIR (waiting up to 10 s for N);
+exit 1 if fewer than N.
 
 show_received.py OUTDIR [N]
 """
@@ -10,11 +11,16 @@ import glob
 import json
 import os
 import sys
+import time
 
 
 def main():
     outdir = sys.argv[1]
     want = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    # A real MTA delivers after it accepted: wait up to 10 s for the expected count.
+    deadline = time.monotonic() + 10
+    while len(glob.glob(os.path.join(outdir, "*.json"))) < want and time.monotonic() < deadline:
+        time.sleep(0.05)
     metas = sorted(glob.glob(os.path.join(outdir, "*.json")))
     for path in metas:
         meta = json.load(open(path))
