@@ -36,9 +36,10 @@ class CaptureServer:
     """tests/servers/capture_server.py in a child process, stopped by PID. With
     POLYMAILER_MTA=postfix, a real Postfix (postfix_server.py) takes the same flags instead."""
 
-    def __init__(self, args=()):
+    def __init__(self, args=(), mta=None):
         self.outdir = tempfile.mkdtemp(prefix="pm-capture-")
-        server = "postfix_server.py" if os.environ.get("POLYMAILER_MTA") == "postfix" else "capture_server.py"
+        mta = mta or os.environ.get("POLYMAILER_MTA")
+        server = "postfix_server.py" if mta == "postfix" else "capture_server.py"
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -89,6 +89,12 @@ impl Server {
         Server::spawn("capture", args)
     }
 
+    /// A real Postfix (submission with Dovecot SASL) delivering to a Maildir; `args` as
+    /// `postfix_server.py` takes them. What landed reads like the capture server's.
+    pub fn postfix(args: &[&str]) -> Server {
+        Server::spawn("postfix", args)
+    }
+
     fn spawn(kind: &str, args: &[&str]) -> Server {
         let mut child = Command::new(python())
             .arg(root().join("tests/servers/spawn.py"))
