@@ -10,11 +10,17 @@ demo:            ## send the examples through the embedded local server, show wh
 demo-postfix:    ## the same examples through a real Postfix (STARTTLS, Dovecot SASL) on 127.0.0.1
 	POLYMAILER_MTA=postfix scripts/demo.sh
 
-test-postfix: setup python node php  ## the scenario corpus from all four languages through a real Postfix
-	POLYMAILER_MTA=postfix cargo test -p polymailer --test scenarios
-	POLYMAILER_MTA=postfix .venv/bin/python -m pytest -q bindings-python/tests/test_scenarios.py
-	cd bindings-node && POLYMAILER_MTA=postfix node --test test/scenarios.test.js
-	POLYMAILER_MTA=postfix POLYMAILER_EXT=$(PHP_EXT) php -d extension=$(PHP_EXT) /usr/bin/phpunit -c bindings-php/phpunit.xml bindings-php/tests/ScenariosTest.php
+test-postfix:    ## the scenario corpus from all four languages through a real Postfix
+	$(MAKE) test-mta MTA=postfix
+
+test-exim:       ## the scenario corpus from all four languages through a real Exim
+	$(MAKE) test-mta MTA=exim
+
+test-mta: setup python node php
+	POLYMAILER_MTA=$(MTA) cargo test -p polymailer --test scenarios
+	POLYMAILER_MTA=$(MTA) .venv/bin/python -m pytest -q bindings-python/tests/test_scenarios.py
+	cd bindings-node && POLYMAILER_MTA=$(MTA) node --test test/scenarios.test.js
+	POLYMAILER_MTA=$(MTA) POLYMAILER_EXT=$(PHP_EXT) php -d extension=$(PHP_EXT) /usr/bin/phpunit -c bindings-php/phpunit.xml bindings-php/tests/ScenariosTest.php
 
 test: setup lint test-rust test-python test-node test-php   ## install what is missing, then run every suite
 

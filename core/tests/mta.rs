@@ -1,14 +1,25 @@
-//! The engine against a real Postfix (master, smtpd, Dovecot SASL, virtual delivery to a
-//! Maildir), started on a 127.0.0.1 high port by the harness: what landed is read back.
+//! The engine against real MTAs started on 127.0.0.1 high ports by the harness: Postfix
+//! (master, smtpd, Dovecot SASL, virtual delivery to a Maildir) and Exim (exim4-daemon-light,
+//! messages kept in its spool). What landed is read back.
 
 mod common;
 
 use common::*;
 use polymailer::*;
 
+const SUBMISSION: &[&str] = &["--starttls", "--require-tls", "--user", "alice:s3cret"];
+
 #[test]
 fn submission_through_postfix_starttls_auth_pipelining_dsn_smtputf8() {
-    let server = Server::postfix(&["--starttls", "--require-tls", "--user", "alice:s3cret"]);
+    submission(Server::postfix(SUBMISSION));
+}
+
+#[test]
+fn submission_through_exim_starttls_auth_pipelining_dsn_smtputf8() {
+    submission(Server::exim(SUBMISSION));
+}
+
+fn submission(server: Server) {
     let config = TransportConfig::new("localhost", server.port)
         .security(Security::StartTlsRequired)
         .tls(test_ca())
@@ -57,7 +68,15 @@ fn submission_through_postfix_starttls_auth_pipelining_dsn_smtputf8() {
 
 #[test]
 fn postfix_refusals_reach_the_caller_with_their_codes() {
-    let server = Server::postfix(&["--refuse", "nobody@example.com"]);
+    refusals(Server::postfix(&["--refuse", "nobody@example.com"]), 554);
+}
+
+#[test]
+fn exim_refusals_reach_the_caller_with_their_codes() {
+    refusals(Server::exim(&["--refuse", "nobody@example.com"]), 550);
+}
+
+fn refusals(server: Server, foreign_code: u16) {
     let mailer = Mailer::new(server.config()).unwrap();
     let mut msg = simple_message("partly refused");
     msg.to.push(Mailbox::new(None, "nobody@example.com"));
@@ -73,6 +92,6 @@ fn postfix_refusals_reach_the_caller_with_their_codes() {
     outside.to = vec![Mailbox::new(None, "someone@elsewhere.invalid")];
     let e = mailer.send_blocking(&outside).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RecipientsRefused);
-    assert_eq!(e.code(), Some(554));
+    assert_eq!(e.code(), Some(foreign_code));
     assert_eq!(server.wait_for(1).len(), 1);
 }

@@ -34,12 +34,13 @@ def free_port():
 
 class CaptureServer:
     """tests/servers/capture_server.py in a child process, stopped by PID. With
-    POLYMAILER_MTA=postfix, a real Postfix (postfix_server.py) takes the same flags instead."""
+    POLYMAILER_MTA=postfix or =exim, a real Postfix or Exim (postfix_server.py, exim_server.py)
+    takes the same flags instead."""
 
     def __init__(self, args=(), mta=None):
         self.outdir = tempfile.mkdtemp(prefix="pm-capture-")
         mta = mta or os.environ.get("POLYMAILER_MTA")
-        server = "postfix_server.py" if mta == "postfix" else "capture_server.py"
+        server = {"postfix": "postfix_server.py", "exim": "exim_server.py"}.get(mta, "capture_server.py")
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -3,6 +3,7 @@
     python spawn.py capture [capture_server.py flags]   aiosmtpd capture server (tests/servers)
     python spawn.py sink [smtp-sink flags]              Postfix smtp-sink
     python spawn.py postfix [postfix_server.py flags]   a real Postfix + Dovecot (Maildir read back)
+    python spawn.py exim [exim_server.py flags]         a real Exim (spool read back)
 
 Prints `READY PORT DIR` once the server accepts connections (DIR: where the capture server writes
 N.json + N.eml per message; empty for smtp-sink). Runs until its stdin closes or it gets SIGTERM,
@@ -18,11 +19,13 @@ from harness import CaptureServer, SmtpSink  # noqa: E402
 
 
 def main(argv):
-    if not argv or argv[0] not in ("capture", "sink", "postfix"):
-        sys.exit("usage: spawn.py capture|sink|postfix [server flags]")
+    if not argv or argv[0] not in ("capture", "sink", "postfix", "exim"):
+        sys.exit("usage: spawn.py capture|sink|postfix|exim [server flags]")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     kind, args = argv[0], argv[1:]
-    server = SmtpSink(args) if kind == "sink" else CaptureServer(args, mta="postfix" if kind == "postfix" else None)
+    server = (
+        SmtpSink(args) if kind == "sink" else CaptureServer(args, mta=kind if kind in ("postfix", "exim") else None)
+    )
     try:
         print("READY %d %s" % (server.port, server.outdir), flush=True)
         while sys.stdin.buffer.read(65536):

@@ -95,6 +95,11 @@ impl Server {
         Server::spawn("postfix", args)
     }
 
+    /// A real Exim (Debian's exim4-daemon-light) keeping messages in its spool, read back.
+    pub fn exim(args: &[&str]) -> Server {
+        Server::spawn("exim", args)
+    }
+
     fn spawn(kind: &str, args: &[&str]) -> Server {
         let mut child = Command::new(python())
             .arg(root().join("tests/servers/spawn.py"))
