@@ -410,6 +410,9 @@ pub struct TransportConfig {
     pub credentials: Option<Credentials>,
     /// Allow AUTH over plain text to a non-loopback host (off: refused before connecting).
     pub allow_insecure_auth: bool,
+    /// Send content with BDAT (RFC 3030) when the server offers CHUNKING and PIPELINING:
+    /// one round trip per message instead of two, no dot-stuffing. On by default.
+    pub use_bdat: bool,
     /// EHLO name; default: this machine's host name.
     pub hello_name: Option<String>,
     /// Local address to bind before connecting (smtplib's `source_address`).
@@ -450,6 +453,7 @@ impl TransportConfig {
             },
             credentials: None,
             allow_insecure_auth: false,
+            use_bdat: true,
             hello_name: None,
             source_address: None,
             timeouts: Timeouts::default(),

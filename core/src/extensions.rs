@@ -62,6 +62,11 @@ impl Extensions {
         self.has("PIPELINING")
     }
 
+    /// RFC 3030 BDAT.
+    pub fn chunking(&self) -> bool {
+        self.has("CHUNKING")
+    }
+
     pub fn eight_bit_mime(&self) -> bool {
         self.has("8BITMIME")
     }

@@ -158,7 +158,7 @@ impl TransportConfig {
     /// (`plain`, `login`, `xoauth2`), `hello`/`name`, `timeout` (seconds, every step), `pool` (max
     /// connections, or a flag), `max_connections`, `max_messages`, `rate_limit` (messages a
     /// second), `ca_file`, `server_name`, `min_tls`, `accept_invalid_certs`,
-    /// `allow_insecure_auth`; Nodemailer's spellings of the same (`secure`, `requireTLS`,
+    /// `allow_insecure_auth`, `bdat`; Nodemailer's spellings of the same (`secure`, `requireTLS`,
     /// `ignoreTLS`, `maxConnections`, `maxMessages`, `socketTimeout` in ms, `tls.servername`,
     /// `tls.rejectUnauthorized`, `tls.minVersion`) are the same options.
     pub fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<()> {
@@ -216,6 +216,7 @@ impl TransportConfig {
             "accept_invalid_certs" => self.tls.accept_invalid_certs = value.flag(key)?,
             "tls.rejectUnauthorized" => self.tls.accept_invalid_certs = !value.flag(key)?,
             "allow_insecure_auth" | "allowInsecureAuth" => self.allow_insecure_auth = value.flag(key)?,
+            "bdat" | "chunking" => self.use_bdat = value.flag(key)?,
             other => return Err(Error::invalid(format!("unknown option {other:?}"))),
         }
         Ok(())

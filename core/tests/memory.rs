@@ -276,3 +276,108 @@ fn refusals_are_handled_alike_with_and_without_pipelining() {
         });
     }
 }
+
+/// A CHUNKING server: commands by line; after `BDAT n LAST` exactly n bytes of content, kept.
+/// `rcpt(addr)` answers each RCPT; `last(accepted_any)` the BDAT.
+fn bdat_server(
+    rcpt: impl Fn(&str) -> String + Send + 'static,
+    last: impl Fn(bool) -> String + Send + 'static,
+) -> (DuplexStream, Seen, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let seen: Seen = Arc::default();
+    let contents: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let (log, kept) = (seen.clone(), contents.clone());
+    runtime::get().spawn(async move {
+        let mut s = BufReader::new(server);
+        s.get_mut().write_all(b"220 mem\r\n").await.unwrap();
+        let mut any = false;
+        loop {
+            let mut line = String::new();
+            if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end().to_string();
+            log.lock().unwrap().push(line.clone());
+            let reply = match line.split(' ').next().unwrap_or("") {
+                "EHLO" => "250-mem\r\n250-PIPELINING\r\n250 CHUNKING\r\n".to_string(),
+                "MAIL" => {
+                    any = false;
+                    "250 ok\r\n".into()
+                }
+                "RCPT" => {
+                    let r = rcpt(line.trim_start_matches("RCPT TO:<").split('>').next().unwrap());
+                    any |= r.starts_with('2');
+                    r
+                }
+                "BDAT" => {
+                    let n: usize = line.split(' ').nth(1).unwrap().parse().unwrap();
+                    let mut content = vec![0; n];
+                    s.read_exact(&mut content).await.unwrap();
+                    kept.lock().unwrap().push(content);
+                    last(any)
+                }
+                "QUIT" => "221 bye\r\n".into(),
+                _ => "250 ok\r\n".into(),
+            };
+            s.get_mut().write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    (client, seen, contents)
+}
+
+#[test]
+fn bdat_sends_exact_size_without_dot_stuffing_in_one_round_trip() {
+    runtime::block_on(async {
+        let (io, seen, contents) = bdat_server(|_| "250 ok\r\n".into(), |_| "250 2.0.0 queued\r\n".into());
+        let mut c = Connection::over(io, config()).await.unwrap();
+        let mut m = message(1);
+        m.content = Payload::from(b"Subject: b\n\n.leading dot\nbare LF\r\nno final line end".to_vec());
+        let r = c.send_batch(&[&m, &message(2)]).await;
+        assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+        let contents = contents.lock().unwrap().clone();
+        assert_eq!(
+            contents[0],
+            b"Subject: b\r\n\r\n.leading dot\r\nbare LF\r\nno final line end\r\n"
+        );
+        assert_eq!(contents[1], b"Subject: m2\r\n\r\nbody 2\r\n");
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter().any(|l| l == &format!("BDAT {} LAST", contents[0].len())),
+            "{seen:?}"
+        );
+        assert!(!seen.iter().any(|l| l == "DATA"), "{seen:?}");
+    });
+}
+
+#[test]
+fn bdat_refusals_are_reported_and_the_transaction_reset() {
+    runtime::block_on(async {
+        let (io, seen, _) = bdat_server(
+            |r| {
+                if r.starts_with("no") {
+                    "550 5.1.1 no such user\r\n".into()
+                } else {
+                    "250 ok\r\n".into()
+                }
+            },
+            |any| {
+                if any {
+                    "250 ok\r\n".into()
+                } else {
+                    "554 5.5.1 no valid recipients\r\n".into()
+                }
+            },
+        );
+        let mut c = Connection::over(io, config()).await.unwrap();
+        let mut partly = message(1);
+        partly.envelope.to = vec!["b@example.com".into(), "nobody@example.com".into()];
+        let mut none = message(2);
+        none.envelope.to = vec!["nobody@example.com".into()];
+        let r = c.send_batch(&[&partly, &none, &message(3)]).await;
+        let report = r[0].as_ref().unwrap();
+        assert_eq!((report.accepted.len(), report.rejected[0].code), (1, 550));
+        assert_eq!(r[1].as_ref().unwrap_err().kind(), ErrorKind::RecipientsRefused);
+        assert!(r[2].is_ok(), "the connection stays usable: {:?}", r[2]);
+        assert!(seen.lock().unwrap().iter().any(|l| l == "RSET"));
+    });
+}

@@ -20,10 +20,17 @@ fn submission_through_exim_starttls_auth_pipelining_dsn_smtputf8() {
 }
 
 fn submission(server: Server) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = lines.clone();
     let config = TransportConfig::new("localhost", server.port)
         .security(Security::StartTlsRequired)
         .tls(test_ca())
-        .credentials(Credentials::password("alice", "s3cret"));
+        .credentials(Credentials::password("alice", "s3cret"))
+        .transcript(std::sync::Arc::new(move |d, l| {
+            if d == Direction::Client {
+                log.lock().unwrap().push(l.to_string())
+            }
+        }));
     let mailer = Mailer::new(config).unwrap();
 
     let mut msg = simple_message("through postfix: ünïcode");
@@ -64,6 +71,16 @@ fn submission(server: Server) {
     assert!(text.contains("gr=C3=BC=C3=9Fe"), "{text}");
     assert!(text.contains("\r\n.a line starting with a dot\r\n"), "{text}");
     assert_eq!(distinct_subjects(&got), 6);
+    // Both MTAs offer CHUNKING and PIPELINING: every message went out with BDAT, none with DATA.
+    let sent = lines.lock().unwrap().clone();
+    assert_eq!(
+        sent.iter()
+            .filter(|l| l.starts_with("BDAT ") && l.ends_with(" LAST"))
+            .count(),
+        6,
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|l| l == "DATA"), "{sent:?}");
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct DataEncoder {
     mid_line: bool,
     /// The last chunk ended with CR: a LF starting the next one belongs to that line end.
     after_cr: bool,
+    /// BDAT content (RFC 3030): line ends normalised, no dot-stuffing, no final dot.
+    chunked: bool,
 }
 
 impl DataEncoder {
@@ -35,7 +37,7 @@ impl DataEncoder {
             }
         }
         while i < bytes.len() {
-            if !self.mid_line && bytes[i] == b'.' {
+            if !self.mid_line && !self.chunked && bytes[i] == b'.' {
                 out.push(b'.');
             }
             let rest = &bytes[i..];
@@ -61,9 +63,19 @@ impl DataEncoder {
         if self.mid_line {
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(b".\r\n");
+        if !self.chunked {
+            out.extend_from_slice(b".\r\n");
+        }
         self.mid_line = false;
         self.after_cr = false;
+    }
+
+    /// The encoder for BDAT content: the same line-end rule, nothing else added.
+    pub fn chunked() -> DataEncoder {
+        DataEncoder {
+            chunked: true,
+            ..DataEncoder::default()
+        }
     }
 }
 
@@ -82,6 +94,16 @@ mod tests {
         let mut out = Vec::new();
         encode_data(input, &mut out);
         out
+    }
+
+    #[test]
+    fn chunked_content_is_normalised_only() {
+        let mut out = Vec::new();
+        let mut e = super::DataEncoder::chunked();
+        e.push(b"a\n.b\r", &mut out);
+        e.push(b"\n.\r\nend", &mut out);
+        e.finish(&mut out);
+        assert_eq!(out, b"a\r\n.b\r\n.\r\nend\r\n");
     }
 
     #[test]

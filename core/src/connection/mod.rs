@@ -4,6 +4,7 @@
 //! `session` (EHLO, STARTTLS, commands), `auth`, `transaction` (MAIL/RCPT/DATA, batches).
 
 mod auth;
+mod chunking;
 mod codec;
 mod session;
 mod stream;

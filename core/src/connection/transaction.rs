@@ -54,9 +54,13 @@ impl Connection {
             }
         }
         let pipelined = self.extensions().pipelining();
-        let outcome = self
-            .transactions(messages, &order, &commands, &mut results, pipelined)
-            .await;
+        let outcome = if pipelined && self.extensions().chunking() && self.config.use_bdat {
+            self.chunked_transactions(messages, &order, &commands, &mut results)
+                .await
+        } else {
+            self.transactions(messages, &order, &commands, &mut results, pipelined)
+                .await
+        };
         self.last_used = Instant::now();
         let abort = outcome.err();
         results
@@ -341,7 +345,16 @@ impl Connection {
     /// chunks, so the wire copy never holds the whole message (and files are read a block at
     /// a time); the last chunk and the dot stay queued for the caller's next flush.
     pub(super) async fn queue_content(&mut self, content: &Payload, limit: Duration) -> Result<()> {
-        let mut encoder = DataEncoder::default();
+        self.queue_encoded(content, limit, DataEncoder::default()).await
+    }
+
+    /// [`Connection::queue_content`] with the given encoder (DATA's, or BDAT's).
+    pub(super) async fn queue_encoded(
+        &mut self,
+        content: &Payload,
+        limit: Duration,
+        mut encoder: DataEncoder,
+    ) -> Result<()> {
         let mut chunks = content.chunks();
         while let Some(chunk) = chunks.next_chunk() {
             let chunk = match chunk {
