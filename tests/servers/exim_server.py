@@ -18,23 +18,18 @@ import re
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from lifecycle import free_port, wait_until_stopped
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNPACKED = os.path.join(ROOT, "tests", ".state", "exim", "root")
 EXIM = os.environ.get("POLYMAILER_EXIM", os.path.join(UNPACKED, "usr", "sbin", "exim4"))
 USER = "Debian-exim"  # compiled into Debian's binary
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(d, port, args):
@@ -199,21 +194,7 @@ def main():
                 time.sleep(0.05)
         threading.Thread(target=collect, args=(os.path.join(spool, "input"), args.outdir, stop), daemon=True).start()
         print("READY %d" % port, flush=True)
-        done = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        signal.signal(signal.SIGINT, lambda *_: done.set())
-
-        def until_stdin_closes():
-            while sys.stdin.buffer.read(65536):
-                pass
-            done.set()
-
-        if stat.S_ISFIFO(os.fstat(0).st_mode):
-            threading.Thread(target=until_stdin_closes, daemon=True).start()
-        parent = os.getppid()
-        while not done.wait(1):
-            if not args.detached and os.getppid() != parent:
-                break
+        wait_until_stopped(args.detached)
     finally:
         stop.set()
         time.sleep(0.05)

@@ -19,23 +19,18 @@ import re
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from lifecycle import free_port, wait_until_stopped
+
 SERVICES_KEPT = re.compile(
     r"^(pickup|cleanup|qmgr|tlsmgr|rewrite|bounce|defer|trace|verify|flush|proxymap|proxywrite|"
     r"smtp|relay|showq|error|retry|discard|virtual|anvil|scache|postlog)\s+(unix|unix-dgram|fifo)\s"
 )
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def master_cf(port, args):
@@ -261,21 +256,7 @@ def main():
             target=collect, args=(os.path.join(d, "mail", "inbox"), args.outdir, stop), daemon=True
         ).start()
         print("READY %d" % port, flush=True)
-        done = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        signal.signal(signal.SIGINT, lambda *_: done.set())
-
-        def until_stdin_closes():
-            while sys.stdin.buffer.read(65536):
-                pass
-            done.set()
-
-        if stat.S_ISFIFO(os.fstat(0).st_mode):  # a harness's pipe; the demo's /dev/null is not
-            threading.Thread(target=until_stdin_closes, daemon=True).start()
-        parent = os.getppid()
-        while not done.wait(1):
-            if not args.detached and os.getppid() != parent:  # the test process died without stopping us
-                break
+        wait_until_stopped(args.detached)
     except subprocess.CalledProcessError:
         errors.seek(0)
         print("postfix did not start: %s" % errors.read()[-2000:], file=sys.stderr, flush=True)
