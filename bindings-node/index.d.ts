@@ -75,6 +75,7 @@ export interface TransportOptions {
     /** Client certificate (mutual TLS), PEM. */
     cert?: string | Buffer | (string | Buffer)[];
     key?: string | Buffer | (string | Buffer)[];
+    passphrase?: string;
   };
   pool?: boolean;
   maxConnections?: number;

@@ -63,6 +63,7 @@ function nativeOptions(options) {
           minVersion: tls.minVersion,
           cert: pem(tls.cert),
           key: pem(tls.key),
+          passphrase: tls.passphrase === undefined ? undefined : String(tls.passphrase),
         }
       : undefined,
     pool: Boolean(options.pool),

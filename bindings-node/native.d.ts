@@ -164,6 +164,8 @@ export interface TlsOptionsJs {
   /** Client certificate chain and key (PEM; index.js joins arrays), for mutual TLS. */
   cert?: Buffer
   key?: Buffer
+  /** For an encrypted (PKCS#8) `key`. */
+  passphrase?: string
 }
 
 /** The options `createTransport` takes, after index.js resolved `service` and URLs. */

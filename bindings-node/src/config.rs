@@ -28,6 +28,8 @@ pub struct TlsOptionsJs {
     /// Client certificate chain and key (PEM; index.js joins arrays), for mutual TLS.
     pub cert: Option<Buffer>,
     pub key: Option<Buffer>,
+    /// For an encrypted (PKCS#8) `key`.
+    pub passphrase: Option<String>,
 }
 
 #[napi(object)]
@@ -109,7 +111,12 @@ impl TryFrom<TransportOptions> for TransportConfig {
             c.tls.min_version = t.min_version.map(|v| v.parse()).transpose()?;
             if let Some(cert) = t.cert {
                 let key = t.key.as_deref().unwrap_or(&cert);
-                c.tls.client_identity = Some(polymailer::ClientIdentity::from_pem(&cert, key, "tls.cert")?);
+                c.tls.client_identity = Some(polymailer::ClientIdentity::from_pem(
+                    &cert,
+                    key,
+                    t.passphrase.as_deref(),
+                    "tls.cert",
+                )?);
             }
         }
         c.pool = if o.pool.unwrap_or(false) {

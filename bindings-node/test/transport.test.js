@@ -463,7 +463,10 @@ test('client certificate (tls.cert / tls.key) for a server that requires one', a
     (e) => e.kind === 'tls' && e.code === 'ETLS'
   );
   assert.throws(() => nodemailer.createTransport({ ...base, tls: { pfx: Buffer.from('x') } }), (e) => e.kind === 'tls');
-  const got = await srv.waitFor(1);
-  assert.equal(got.length, 1);
+  const encrypted = { ca: ca(), cert: fs.readFileSync(path.join(dir, 'client.pem')), key: fs.readFileSync(path.join(dir, 'client-encrypted.key')) };
+  await nodemailer.createTransport({ ...base, tls: { ...encrypted, passphrase: 'key secret' } }).sendMail(mail);
+  assert.throws(() => nodemailer.createTransport({ ...base, tls: { ...encrypted, passphrase: 'wrong' } }), (e) => e.kind === 'tls');
+  const got = await srv.waitFor(2);
+  assert.equal(got.length, 2);
   assert.equal(got[0].meta.client_cert, 'polymailer client');
 });

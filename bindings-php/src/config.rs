@@ -66,6 +66,8 @@ pub struct Settings {
     pub peer_fingerprint: Vec<String>,
     pub local_cert: Option<String>,
     pub local_pk: Option<String>,
+    /// `passphrase` of an encrypted `local_pk` (never part of the cache key's text).
+    pub passphrase: Option<String>,
     pub dkim_domain: Option<String>,
     pub dkim_selector: Option<String>,
     pub dkim_private: Option<String>,
@@ -142,7 +144,11 @@ impl Settings {
             c.tls.add_fingerprint(digest)?;
         }
         if let Some(cert) = &self.local_cert {
-            let id = ClientIdentity::from_files(cert, self.local_pk.as_deref().map(std::path::Path::new))?;
+            let id = ClientIdentity::from_files(
+                cert,
+                self.local_pk.as_deref().map(std::path::Path::new),
+                self.passphrase.as_deref(),
+            )?;
             c.tls.client_identity = Some(id);
         }
         c.tls.server_name = self.peer_name.clone();

@@ -187,6 +187,7 @@ impl PHPMailer {
             }),
             local_cert: ssl("local_cert").and_then(|v| v.non_empty()),
             local_pk: ssl("local_pk").and_then(|v| v.non_empty()),
+            passphrase: ssl("passphrase").and_then(|v| v.non_empty()),
             dkim_domain: self.dkim_domain.non_empty(),
             dkim_selector: self.dkim_selector.non_empty(),
             dkim_private: self.dkim_private.non_empty(),

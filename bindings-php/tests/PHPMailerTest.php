@@ -501,11 +501,14 @@ final class PHPMailerTest extends TestCase
         };
         $this->assertTrue($send(['local_cert' => certs() . '/client.pem', 'local_pk' => certs() . '/client.key']));
         $this->assertTrue($send(['local_cert' => certs() . '/client-combined.pem']));
+        $encrypted = ['local_cert' => certs() . '/client.pem', 'local_pk' => certs() . '/client-encrypted.key'];
+        $this->assertTrue($send($encrypted + ['passphrase' => 'key secret']));
+        $this->assertSame('tls', $send($encrypted + ['passphrase' => 'wrong']));
         $this->assertSame('tls', $send(['local_cert' => certs() . '/client.pem', 'local_pk' => certs() . '/other.key']));
         $this->assertSame('tls', $send(['local_cert' => certs() . '/missing.pem']));
         $this->assertNotTrue($send([]));
-        $got = $srv->waitFor(2);
-        $this->assertCount(2, $got);
+        $got = $srv->waitFor(3);
+        $this->assertCount(3, $got);
         $this->assertSame('polymailer client', $got[0]['meta']['client_cert']);
     }
 }

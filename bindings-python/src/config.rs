@@ -45,13 +45,20 @@ pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult
     }
     if let Some(cert) = spec.get_item("certfile")?.filter(|f| !f.is_none()) {
         let cert: std::path::PathBuf = cert.extract()?;
+        let password: Option<String> = spec
+            .get_item("keypassword")?
+            .filter(|f| !f.is_none())
+            .map(|k| k.extract())
+            .transpose()?;
         let key: Option<std::path::PathBuf> = spec
             .get_item("keyfile")?
             .filter(|f| !f.is_none())
             .map(|k| k.extract())
             .transpose()?;
-        tls.client_identity =
-            Some(polymailer::ClientIdentity::from_files(cert, key.as_deref()).map_err(|e| err(py, e))?);
+        tls.client_identity = Some(
+            polymailer::ClientIdentity::from_files(cert, key.as_deref(), password.as_deref())
+                .map_err(|e| err(py, e))?,
+        );
     }
     Ok(tls)
 }

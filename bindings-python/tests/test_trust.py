@@ -64,8 +64,14 @@ def test_client_certificate_from_load_cert_chain(capture, certs):
     combined = context(certs, cafile="ca.pem")
     combined.load_cert_chain(os.path.join(certs, "client-combined.pem"))
     assert attempt(drop_in, srv.port, combined) is True
-    got = srv.wait_for(3)
-    assert [g["meta"]["client_cert"] for g in got] == ["polymailer client"] * 3
+    for password in ("key secret", b"key secret", lambda: "key secret"):  # the stdlib's three forms
+        encrypted = context(certs, cafile="ca.pem")
+        encrypted.load_cert_chain(
+            os.path.join(certs, "client.pem"), os.path.join(certs, "client-encrypted.key"), password=password
+        )
+        assert attempt(drop_in, srv.port, encrypted) is True
+    got = srv.wait_for(6)
+    assert [g["meta"]["client_cert"] for g in got] == ["polymailer client"] * 6
 
 
 def test_native_mailer_client_certificate_and_a_mismatched_key(capture, certs):

@@ -253,29 +253,35 @@ impl fmt::Debug for ClientIdentity {
 }
 
 impl ClientIdentity {
-    /// The certificate chain (PEM) and its key (PEM: PKCS#8, PKCS#1 or SEC1; the same text as
-    /// the chain when both are in one file). `what` names the source in errors.
-    pub fn from_pem(chain: &[u8], key: &[u8], what: &str) -> Result<ClientIdentity> {
+    /// The certificate chain (PEM) and its key (PEM: PKCS#8, PKCS#1 or SEC1, or an encrypted
+    /// PKCS#8 key with its `passphrase`; the same text as the chain when both are in one
+    /// file). `what` names the source in errors.
+    pub fn from_pem(chain: &[u8], key: &[u8], passphrase: Option<&str>, what: &str) -> Result<ClientIdentity> {
         use rustls_pki_types::pem::PemObject;
+        let tls_err = |m: String| Error::new(ErrorKind::Tls, Stage::Build, m);
         let chain = CertificateDer::pem_slice_iter(chain)
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("client certificate {what}: {e}")))?;
+            .map_err(|e| tls_err(format!("client certificate {what}: {e}")))?;
         if chain.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Tls,
-                Stage::Build,
-                format!("client certificate {what}: no CERTIFICATE in PEM"),
-            ));
+            return Err(tls_err(format!("client certificate {what}: no CERTIFICATE in PEM")));
         }
-        if key.windows(9).any(|w| w == b"ENCRYPTED") {
-            return Err(Error::new(
-                ErrorKind::Tls,
-                Stage::Build,
-                format!("client key {what}: encrypted keys are not supported; decrypt it with `openssl pkey -in KEY -out KEY.pem`"),
-            ));
-        }
-        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key)
-            .map_err(|e| Error::new(ErrorKind::Tls, Stage::Build, format!("client key {what}: {e}")))?;
+        let key = if let Some(block) = pem_block(key, "ENCRYPTED PRIVATE KEY") {
+            let passphrase = passphrase
+                .ok_or_else(|| tls_err(format!("client key {what}: the key is encrypted; give its passphrase")))?;
+            let (_, doc) =
+                pkcs8::SecretDocument::from_pem(block).map_err(|e| tls_err(format!("client key {what}: {e}")))?;
+            let decrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+                .and_then(|info| info.decrypt(passphrase))
+                .map_err(|_| tls_err(format!("client key {what}: cannot decrypt it (wrong passphrase?)")))?;
+            rustls_pki_types::PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into())
+        } else if key.windows(9).any(|w| w == b"ENCRYPTED") {
+            return Err(tls_err(format!(
+                "client key {what}: legacy encrypted PEM is not supported; convert it with `openssl pkcs8 -topk8 -in KEY -out KEY.p8`"
+            )));
+        } else {
+            rustls_pki_types::PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| tls_err(format!("client key {what}: {e}")))?
+        };
         Ok(ClientIdentity {
             chain: chain.into_iter().map(CertificateDer::into_owned).collect(),
             key: key.secret_der().to_vec(),
@@ -283,7 +289,7 @@ impl ClientIdentity {
     }
 
     /// From files: the chain, and the key (`None`: in the chain's file, as PHP's `local_cert`).
-    pub fn from_files(chain: impl AsRef<Path>, key: Option<&Path>) -> Result<ClientIdentity> {
+    pub fn from_files(chain: impl AsRef<Path>, key: Option<&Path>, passphrase: Option<&str>) -> Result<ClientIdentity> {
         let read = |p: &Path| {
             std::fs::read(p).map_err(|e| {
                 Error::new(
@@ -300,7 +306,7 @@ impl ClientIdentity {
             Some(k) => read(k)?,
             None => cert.clone(),
         };
-        ClientIdentity::from_pem(&cert, &key_bytes, &chain.display().to_string())
+        ClientIdentity::from_pem(&cert, &key_bytes, passphrase, &chain.display().to_string())
     }
 
     /// The key as rustls takes it.
@@ -372,6 +378,15 @@ impl TlsOptions {
             .map_err(|e| Error::invalid(format!("tls ca file {}: {e}", path.display())).with_source(e))?;
         self.add_ca(&bytes)
     }
+}
+
+/// The text of the first PEM block with this label, if any.
+fn pem_block<'a>(pem: &'a [u8], label: &str) -> Option<&'a str> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let begin = text.find(&format!("-----BEGIN {label}-----"))?;
+    let end_marker = format!("-----END {label}-----");
+    let end = text[begin..].find(&end_marker)? + begin + end_marker.len();
+    Some(&text[begin..end])
 }
 
 /// Connection reuse. `max_connections` bounds open connections, not only idle ones.

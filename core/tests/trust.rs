@@ -185,10 +185,11 @@ fn client_certificates_for_servers_that_require_them() {
 
     let mut tls = trusting(&["ca.pem"]);
     tls.client_identity =
-        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("client.key"))).unwrap());
+        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("client.key")), None).unwrap());
     assert_eq!(send(&server, "localhost", tls), Ok(()));
     let mut combined = trusting(&["ca.pem"]);
-    combined.client_identity = Some(ClientIdentity::from_files(certs().join("client-combined.pem"), None).unwrap());
+    combined.client_identity =
+        Some(ClientIdentity::from_files(certs().join("client-combined.pem"), None, None).unwrap());
     assert_eq!(send(&server, "localhost", combined), Ok(()));
     let got = server.wait_for(2);
     assert_eq!(got.len(), 2);
@@ -202,18 +203,27 @@ fn client_certificates_for_servers_that_require_them() {
     // before connecting, naming what failed.
     let mut mismatched = trusting(&["ca.pem"]);
     mismatched.client_identity =
-        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("other.key"))).unwrap());
+        Some(ClientIdentity::from_files(certs().join("client.pem"), Some(&certs().join("other.key")), None).unwrap());
     let e = Mailer::new(TransportConfig::new("localhost", server.port).tls(mismatched)).unwrap_err();
     assert_eq!((e.kind(), e.stage()), (ErrorKind::Tls, Stage::Build), "{e}");
-    let e = ClientIdentity::from_files(certs().join("missing.pem"), None).unwrap_err();
+    let e = ClientIdentity::from_files(certs().join("missing.pem"), None, None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().contains("missing.pem"), "{e}");
-    let e = ClientIdentity::from_pem(b"", b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "x").unwrap_err();
+    // An encrypted PKCS#8 key: used with its passphrase; without it, or with a wrong one, refused.
+    let (cert, key) = (certs().join("client.pem"), certs().join("client-encrypted.key"));
+    let mut encrypted = trusting(&["ca.pem"]);
+    encrypted.client_identity = Some(ClientIdentity::from_files(&cert, Some(&key), Some("key secret")).unwrap());
+    assert_eq!(send(&server, "localhost", encrypted), Ok(()));
+    for passphrase in [None, Some("wrong")] {
+        let e = ClientIdentity::from_files(&cert, Some(&key), passphrase).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    }
+    let e = ClientIdentity::from_pem(b"", b"-----BEGIN ENCRYPTED PRIVATE KEY-----", None, "x").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(format!(
         "{:?}",
-        ClientIdentity::from_files(certs().join("client-combined.pem"), None).unwrap()
+        ClientIdentity::from_files(certs().join("client-combined.pem"), None, None).unwrap()
     )
     .contains("****"));
-    assert_eq!(server.wait_for(2).len(), 2, "nothing more delivered");
+    assert_eq!(server.wait_for(3).len(), 3, "nothing more delivered");
 }

@@ -7,7 +7,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 exec 9>"$dir/.lock"
 flock 9
-[ -f "$dir/complete-v3" ] && exit 0
+[ -f "$dir/complete-v4" ] && exit 0
 cd "$dir"
 q() { "$@" >/dev/null 2>&1; }
 q openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=polymailer test CA" \
@@ -47,7 +47,8 @@ q openssl req -newkey rsa:2048 -nodes -subj "/CN=polymailer client" -keyout clie
 printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.cnf
 q openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile client.cnf -out client.pem
 cat client.pem client.key > client-combined.pem
+q openssl pkcs8 -topk8 -in client.key -v2 aes-256-cbc -passout "pass:key secret" -out client-encrypted.key
 q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key
 rm -f client.csr client.cnf
 rm -f server.csr ext.cnf ca.srl leaf.cnf leaf.csr ca-self.cnf other.cnf other.csr untrusted-ca.srl
-touch complete complete-v2 complete-v3
+touch complete complete-v2 complete-v3 complete-v4

@@ -26,7 +26,15 @@ def _recording_load_cert_chain(self, certfile, keyfile=None, password=None):
     # The client certificate (mutual TLS) is read again by the engine from the same files.
     result = _original_load_cert_chain(self, certfile, keyfile, password)
     try:
-        self.__dict__["_polymailer_client_cert"] = (os.fspath(certfile), os.fspath(keyfile) if keyfile else None)
+        if callable(password):
+            password = password()
+        if isinstance(password, (bytes, bytearray)):
+            password = bytes(password).decode("utf-8")
+        self.__dict__["_polymailer_client_cert"] = (
+            os.fspath(certfile),
+            os.fspath(keyfile) if keyfile else None,
+            password,
+        )
     except AttributeError:
         pass
     return result
@@ -77,10 +85,11 @@ def from_context(context, server_hostname=None):
     """verify_mode, check_hostname and the CAs loaded into the context; None → verify with the system roots."""
     if context is None:
         return {"server_hostname": server_hostname} if server_hostname else None
-    certfile, keyfile = getattr(context, "_polymailer_client_cert", (None, None))
+    certfile, keyfile, password = getattr(context, "_polymailer_client_cert", (None, None, None))
     return {
         "certfile": certfile,
         "keyfile": keyfile,
+        "keypassword": password,
         "verify": context.verify_mode != ssl.CERT_NONE,
         "check_hostname": bool(context.check_hostname),
         "cadata": _loaded_certs(context),
