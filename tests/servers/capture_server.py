@@ -13,7 +13,6 @@ NNNNNN.eml (the bytes received) and NNNNNN.json (envelope, TLS and AUTH flags). 
 import argparse
 import asyncio
 import base64
-import json
 import logging
 import os
 import signal
@@ -23,6 +22,7 @@ import threading
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from lifecycle import write_capture
 
 # Quiet: aiosmtpd warns about its own deprecated Session.login_data on every AUTH and logs
 # the TLS failures the tests provoke on purpose.
@@ -80,10 +80,7 @@ class Capture:
         with self.lock:
             self.count += 1
             n = self.count
-        base = os.path.join(self.outdir, "%06d" % n)
         login = getattr(session.auth_data, "login", None)
-        with open(base + ".eml", "wb") as f:
-            f.write(envelope.original_content)
         meta = {
             "mail_from": envelope.mail_from,
             "mail_options": envelope.mail_options,
@@ -97,10 +94,7 @@ class Capture:
                 server.transport.get_extra_info("ssl_object") or (session.ssl or {}).get("ssl_object")
             ),
         }
-        # Write the metadata last and atomically: a reader that sees the .json sees the whole message.
-        with open(base + ".json.tmp", "w") as f:
-            json.dump(meta, f)
-        os.rename(base + ".json.tmp", base + ".json")
+        write_capture(self.outdir, n, meta, envelope.original_content)
         return "250 2.0.0 Ok: queued as %06d" % n
 
     async def auth_XOAUTH2(self, server, args):

@@ -11,7 +11,6 @@ the daemon by PID on SIGTERM or when stdin (a pipe) closes.
 """
 
 import argparse
-import json
 import os
 import pwd
 import re
@@ -24,7 +23,7 @@ import tempfile
 import threading
 import time
 
-from lifecycle import free_port, wait_until_stopped
+from lifecycle import free_port, wait_until_stopped, write_capture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNPACKED = os.path.join(ROOT, "tests", ".state", "exim", "root")
@@ -137,12 +136,7 @@ def collect(input_dir, outdir, stop):
             seen.add(name)
             meta, message = read_spool(os.path.join(input_dir, name))
             n += 1
-            base = os.path.join(outdir, "%06d" % n)
-            with open(base + ".eml", "wb") as f:
-                f.write(message)
-            with open(base + ".json.tmp", "w") as f:
-                json.dump(meta, f)
-            os.rename(base + ".json.tmp", base + ".json")
+            write_capture(outdir, n, meta, message)
         time.sleep(0.02)
 
 

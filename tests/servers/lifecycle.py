@@ -1,5 +1,7 @@
-"""What every test server script shares: a free port, and waiting until it is asked to stop."""
+"""What every test server script shares: a free port, the layout of what it received, and
+waiting until it is asked to stop."""
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +14,17 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def write_capture(outdir, n, meta, message):
+    """Message n as OUTDIR/NNNNNN.eml + NNNNNN.json. The metadata is written last and atomically:
+    a reader that sees the .json sees the whole message."""
+    base = os.path.join(outdir, "%06d" % n)
+    with open(base + ".eml", "wb") as f:
+        f.write(message)
+    with open(base + ".json.tmp", "w") as f:
+        json.dump(meta, f)
+    os.rename(base + ".json.tmp", base + ".json")
 
 
 def wait_until_stopped(detached=False):

@@ -12,7 +12,6 @@ both alike. Stops Postfix and Dovecot by PID on SIGTERM or when stdin closes.
 """
 
 import argparse
-import json
 import os
 import pwd
 import re
@@ -25,7 +24,7 @@ import tempfile
 import threading
 import time
 
-from lifecycle import free_port, wait_until_stopped
+from lifecycle import free_port, wait_until_stopped, write_capture
 
 SERVICES_KEPT = re.compile(
     r"^(pickup|cleanup|qmgr|tlsmgr|rewrite|bounce|defer|trace|verify|flush|proxymap|proxywrite|"
@@ -190,12 +189,7 @@ def collect(maildir, outdir, stop):
                 "queue_id": queue_id,
                 "rcpt_order": "unknown",
             }
-            base = os.path.join(outdir, "%06d" % n)
-            with open(base + ".eml", "wb") as f:
-                f.write(g["body"])
-            with open(base + ".json.tmp", "w") as f:
-                json.dump(meta, f)
-            os.rename(base + ".json.tmp", base + ".json")
+            write_capture(outdir, n, meta, g["body"])
             groups[queue_id] = None
         time.sleep(0.02)
 

@@ -112,17 +112,8 @@ impl Connection {
                 ))
             } else if accepted.is_empty() {
                 Err(refused(mail_reply.clone(), rejected))
-            } else if ok {
-                self.messages_sent += 1;
-                Ok(SendReport {
-                    message_id: message.message_id.clone(),
-                    envelope: env.clone(),
-                    accepted,
-                    rejected,
-                    response: last,
-                })
             } else {
-                Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, last).with_rejected(rejected))
+                self.finished(message, accepted, rejected, last)
             };
             results[i] = Some(outcome);
             if closing {

@@ -219,17 +219,8 @@ impl Connection {
                     }
                 };
                 let closing = dot.code == 421;
-                let r = if content && dot.is_positive() {
-                    self.messages_sent += 1;
-                    Ok(SendReport {
-                        message_id: message.message_id.clone(),
-                        envelope: env.clone(),
-                        accepted,
-                        rejected,
-                        response: dot,
-                    })
-                } else if content {
-                    Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, dot).with_rejected(rejected))
+                let r = if content {
+                    self.finished(message, accepted, rejected, dot)
                 } else {
                     Err(refused(mail_reply, rejected))
                 };
@@ -256,6 +247,28 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The outcome once the server answered the end of a message's content (the final dot, or
+    /// `BDAT … LAST`): delivered to the accepted recipients, or refused as a whole.
+    pub(super) fn finished(
+        &mut self,
+        message: &Prepared,
+        accepted: Vec<String>,
+        rejected: Vec<RejectedRecipient>,
+        reply: Reply,
+    ) -> Result<SendReport> {
+        if !reply.is_positive() {
+            return Err(Error::from_reply(ErrorKind::DataRefused, Stage::Message, reply).with_rejected(rejected));
+        }
+        self.messages_sent += 1;
+        Ok(SendReport {
+            message_id: message.message_id.clone(),
+            envelope: message.envelope.clone(),
+            accepted,
+            rejected,
+            response: reply,
+        })
     }
 
     /// The MAIL line and the RCPT parameter suffix for a message; refuses what the server
