@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
 command -v dovecot >/dev/null || need_apt+=(dovecot-core) # SASL for the real Postfix (make test-postfix)
+[ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base) # the DNS server of the deliverability tests (tests/dns/zone.conf)
 # Exim's runtime libraries (the daemon itself is unpacked below: the exim4 package would remove postfix).
 for lib in libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")

@@ -41,6 +41,7 @@ pub struct DkimConfig {
     pub domain: String,
     pub selector: String,
     signer: Arc<Signer>,
+    public_key: DkimPublicKey,
 }
 
 impl fmt::Debug for DkimConfig {
@@ -75,11 +76,8 @@ impl DkimConfig {
         identity: Option<&str>,
         headers: Option<&[String]>,
     ) -> Result<Self> {
-        for (field, value) in [("dkim domain", domain), ("dkim selector", selector)] {
-            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
-                return Err(Error::invalid(format!("{field} {value:?} is not a valid DNS name")));
-            }
-        }
+        check_dns_name("dkim domain", domain)?;
+        check_dns_name("dkim selector", selector)?;
         let bad_key = |why: String| Error::invalid(format!("dkim private key: {why}"));
         let key = PrivateKeyDer::from_pem_slice(private_key_pem.as_bytes())
             .map_err(|e| bad_key(format!("not a PEM private key ({e})")))?;
@@ -101,6 +99,8 @@ impl DkimConfig {
                 }
             }};
         }
+        let public_key =
+            DkimPublicKey::of_private_key(&key).ok_or_else(|| bad_key("cannot read its public key".into()))?;
         let signer = match &key {
             PrivateKeyDer::Pkcs1(_) => Signer::Rsa(signer!(
                 RsaKey::<Sha256>::from_key_der(key.clone_key()).map_err(|e| bad_key(e.to_string()))?
@@ -118,7 +118,13 @@ impl DkimConfig {
             domain: domain.to_string(),
             selector: selector.to_string(),
             signer: Arc::new(signer),
+            public_key,
         })
+    }
+
+    /// The public half of the signing key: what `selector._domainkey.domain` must publish.
+    pub fn public_key(&self) -> &DkimPublicKey {
+        &self.public_key
     }
 
     /// Prepends the `DKIM-Signature:` header. The content goes through mail-auth's streaming
@@ -148,4 +154,210 @@ impl DkimConfig {
         })?;
         Ok(payload.prepend(header.into_bytes()))
     }
+}
+
+/// A DKIM public key, as a DNS record publishes it (`k=rsa` / `k=ed25519`, `p=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DkimPublicKey {
+    /// The RSA modulus (big-endian, no leading zero bytes).
+    Rsa(Vec<u8>),
+    /// The 32-byte Ed25519 public key.
+    Ed25519(Vec<u8>),
+}
+
+impl DkimPublicKey {
+    /// Reads a record's `k=` and decoded `p=`: RSA as SubjectPublicKeyInfo or bare RSAPublicKey.
+    pub fn from_record(k: &str, p: &[u8]) -> Option<Self> {
+        if k.eq_ignore_ascii_case("ed25519") {
+            return (p.len() == 32).then(|| DkimPublicKey::Ed25519(p.to_vec()));
+        }
+        if !k.eq_ignore_ascii_case("rsa") {
+            return None;
+        }
+        crate::der::rsa_modulus(p).map(|m| DkimPublicKey::Rsa(m.to_vec()))
+    }
+
+    fn of_private_key(key: &PrivateKeyDer<'_>) -> Option<Self> {
+        use crate::der::element;
+        // RSAPrivateKey ::= SEQUENCE { version, modulus, ... } (PKCS#1, alone or inside PKCS#8).
+        let rsa_modulus = |pkcs1: &[u8]| -> Option<DkimPublicKey> {
+            let (seq, _) = element(pkcs1)?;
+            let (_version, rest) = element(seq.content)?;
+            let (modulus, _) = element(rest)?;
+            if modulus.tag != 0x02 {
+                return None;
+            }
+            let m = modulus.content;
+            Some(DkimPublicKey::Rsa(m[m.iter().position(|&b| b != 0)?..].to_vec()))
+        };
+        match key {
+            PrivateKeyDer::Pkcs1(der) => rsa_modulus(der.secret_pkcs1_der()),
+            PrivateKeyDer::Pkcs8(der) => {
+                let der = der.secret_pkcs8_der();
+                if let Ok(pair) = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+                    use ring::signature::KeyPair;
+                    return Some(DkimPublicKey::Ed25519(pair.public_key().as_ref().to_vec()));
+                }
+                let (seq, _) = element(der)?;
+                let (_version, rest) = element(seq.content)?;
+                let (_algorithm, rest) = element(rest)?;
+                let (octets, _) = element(rest)?;
+                rsa_modulus(octets.content)
+            }
+            _ => None,
+        }
+    }
+
+    /// `"rsa"` or `"ed25519"`, the record's `k=` value.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            DkimPublicKey::Rsa(_) => "rsa",
+            DkimPublicKey::Ed25519(_) => "ed25519",
+        }
+    }
+
+    /// Key size in bits (the modulus length for RSA; 256 for Ed25519).
+    pub fn bits(&self) -> usize {
+        match self {
+            DkimPublicKey::Rsa(m) => m.len() * 8 - m.first().map_or(0, |b| b.leading_zeros() as usize),
+            DkimPublicKey::Ed25519(_) => 256,
+        }
+    }
+}
+
+/// The key types [`generate_key`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// RSA, 2048 bits unless told otherwise (at least 1024; at most 4096).
+    Rsa(usize),
+    Ed25519,
+}
+
+impl std::str::FromStr for KeyAlgorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "rsa" | "rsa2048" | "rsa-2048" => Ok(KeyAlgorithm::Rsa(2048)),
+            "rsa3072" | "rsa-3072" => Ok(KeyAlgorithm::Rsa(3072)),
+            "rsa4096" | "rsa-4096" => Ok(KeyAlgorithm::Rsa(4096)),
+            "ed25519" => Ok(KeyAlgorithm::Ed25519),
+            other => Err(Error::invalid(format!(
+                "unknown DKIM key algorithm {other:?} (expected rsa, rsa3072, rsa4096 or ed25519)"
+            ))),
+        }
+    }
+}
+
+/// A new DKIM key pair and the DNS record that publishes it.
+#[derive(Clone)]
+pub struct GeneratedKey {
+    pub algorithm: &'static str,
+    pub bits: usize,
+    /// `BEGIN PRIVATE KEY` (PKCS#8), readable by [`DkimConfig::new`], OpenSSL and the peers.
+    pub private_key_pem: String,
+    /// `selector._domainkey.domain`
+    pub record_name: String,
+    /// The TXT record's text: `v=DKIM1; k=rsa; p=...`.
+    pub record_value: String,
+    /// The same text cut into the 255-byte strings one TXT record is made of.
+    pub record_strings: Vec<String>,
+}
+
+impl fmt::Debug for GeneratedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedKey")
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits)
+            .field("record_name", &self.record_name)
+            .field("record_value", &self.record_value)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeneratedKey {
+    /// The record as a zone-file line (BIND syntax): `name. IN TXT ( "..." "..." )`.
+    pub fn zone_line(&self) -> String {
+        let strings: Vec<String> = self.record_strings.iter().map(|s| format!("\"{s}\"")).collect();
+        format!("{}. IN TXT ( {} )", self.record_name, strings.join(" "))
+    }
+}
+
+/// Cuts a TXT record's text into character-strings of at most 255 bytes (RFC 1035 3.3.14).
+pub fn txt_strings(text: &str) -> Vec<String> {
+    text.as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
+}
+
+/// Makes a key pair for `selector._domainkey.domain`.
+pub fn generate_key(algorithm: KeyAlgorithm, domain: &str, selector: &str) -> Result<GeneratedKey> {
+    use base64::Engine;
+    check_dns_name("dkim domain", domain)?;
+    check_dns_name("dkim selector", selector)?;
+    let failed = |e: String| Error::new(ErrorKind::Io, Stage::Build, format!("dkim key generation failed: {e}"));
+    let (private_der, public, bits, k) = match algorithm {
+        KeyAlgorithm::Rsa(bits) => {
+            use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
+            if !(1024..=4096).contains(&bits) {
+                return Err(Error::invalid(format!(
+                    "RSA key size {bits}: expected 1024 to 4096 bits"
+                )));
+            }
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| failed(e.to_string()))?;
+            let private = key
+                .to_pkcs8_der()
+                .map_err(|e| failed(e.to_string()))?
+                .as_bytes()
+                .to_vec();
+            let public = key
+                .to_public_key()
+                .to_public_key_der()
+                .map_err(|e| failed(e.to_string()))?
+                .as_bytes()
+                .to_vec();
+            (private, public, bits, "rsa")
+        }
+        KeyAlgorithm::Ed25519 => {
+            use ring::signature::{Ed25519KeyPair, KeyPair};
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| failed(e.to_string()))?;
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| failed(e.to_string()))?;
+            // ring writes PKCS#8 v2 (seed and public key), which OpenSSL 3.0 cannot read: keep
+            // the RFC 8410 v1 form, the seed alone.
+            let seed = pkcs8
+                .as_ref()
+                .get(16..48)
+                .ok_or_else(|| failed("unexpected PKCS#8 layout".into()))?;
+            let mut v1 = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+            ];
+            v1.extend_from_slice(seed);
+            (v1, pair.public_key().as_ref().to_vec(), 256, "ed25519")
+        }
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body = b64.encode(&private_der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    let record_value = format!("v=DKIM1; k={k}; p={}", b64.encode(&public));
+    Ok(GeneratedKey {
+        algorithm: k,
+        bits,
+        private_key_pem: pem,
+        record_name: format!("{selector}._domainkey.{domain}"),
+        record_strings: txt_strings(&record_value),
+        record_value,
+    })
+}
+
+fn check_dns_name(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+        return Err(Error::invalid(format!("{field} {value:?} is not a valid DNS name")));
+    }
+    Ok(())
 }

@@ -73,6 +73,8 @@ pub enum Stage {
     Message,
     /// Any other command (NOOP, RSET, VRFY, QUIT or a raw command).
     Command,
+    /// A DNS lookup of the deliverability checks.
+    Dns,
 }
 
 impl Stage {
@@ -91,6 +93,7 @@ impl Stage {
             Stage::Data => "data",
             Stage::Message => "message",
             Stage::Command => "command",
+            Stage::Dns => "dns",
         }
     }
 
@@ -108,6 +111,7 @@ impl Stage {
             Stage::Data => "DATA",
             Stage::Message => "the end of DATA",
             Stage::Command => "the command",
+            Stage::Dns => "the DNS lookup",
         }
     }
 }

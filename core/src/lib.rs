@@ -16,8 +16,10 @@
 //! ```
 
 pub mod address;
+pub mod check;
 pub mod config;
 pub mod connection;
+pub(crate) mod der;
 pub mod dkim;
 pub mod error;
 pub mod extensions;

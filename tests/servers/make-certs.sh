@@ -7,6 +7,13 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 exec 9>"$dir/.lock"
 flock 9
+if [ ! -f "$dir/dkim-extra-v1" ]; then
+  # More DKIM keys for the DNS test zone (tests/dns/zone.conf): a second 2048-bit key (the
+  # "published key is not the signing key" case) and weak ones.
+  (cd "$dir" && for spec in other:2048 rsa1024:1024 rsa512:512; do
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:"${spec#*:}" -out "dkim-${spec%%:*}.pem" >/dev/null 2>&1
+  done && touch dkim-extra-v1)
+fi
 [ -f "$dir/complete-v4" ] && exit 0
 cd "$dir"
 q() { "$@" >/dev/null 2>&1; }

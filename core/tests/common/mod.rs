@@ -100,6 +100,11 @@ impl Server {
         Server::spawn("exim", args)
     }
 
+    /// dnsmasq serving `tests/dns/zone.conf`; `outdir` is where the zone's DKIM keys are.
+    pub fn dns() -> Server {
+        Server::spawn("dns", &[])
+    }
+
     fn spawn(kind: &str, args: &[&str]) -> Server {
         let mut child = Command::new(python())
             .arg(root().join("tests/servers/spawn.py"))

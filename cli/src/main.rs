@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(polymailer_cli::run(std::env::args_os()));
+}
