@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod check;
 mod config;
 mod connection;
 mod errors;
@@ -18,6 +19,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::PySendReport>()?;
     m.add_function(wrap_pyfunction!(connection::prepare_raw, m)?)?;
     m.add_function(wrap_pyfunction!(config::service, m)?)?;
+    m.add_function(wrap_pyfunction!(check::check_domain, m)?)?;
+    m.add_function(wrap_pyfunction!(check::dkim_keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(check::cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

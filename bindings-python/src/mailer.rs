@@ -19,7 +19,7 @@ pub struct PyMailer {
     inner: Mailer,
 }
 
-fn dkim(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<DkimConfig> {
+pub(crate) fn dkim(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<DkimConfig> {
     let get = |k: &str| -> PyResult<Option<String>> {
         spec.get_item(k)?
             .filter(|v| !v.is_none())
@@ -154,6 +154,17 @@ impl PyMailer {
     /// Connects, upgrades, authenticates and quits: raises if any step fails.
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.inner.verify_blocking()).map_err(|e| err(py, e))
+    }
+
+    /// The deliverability check for this mailer's own setup: the JSON report and its table.
+    #[pyo3(signature = (domain=None, options=None))]
+    fn _preflight(
+        &self,
+        py: Python<'_>,
+        domain: Option<&str>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(String, String)> {
+        crate::check::preflight(py, self.inner.config(), domain, options)
     }
 
     /// QUITs the pooled connections.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use polymailer::check::{check_domain_blocking, CheckOptions, DomainReport, ResolverSettings, Status};
+use polymailer::check::{check_domain_blocking, CheckOptions, ResolverSettings};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
 use polymailer::{DkimConfig, Error, ErrorKind};
 
@@ -192,51 +192,9 @@ fn check(args: CheckArgs) -> polymailer::Result<i32> {
         let _ = writeln!(out, "{}", report.to_json());
     } else {
         let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let _ = out.write_all(render(&report, color).as_bytes());
+        let _ = out.write_all(report.to_table(color).as_bytes());
     }
     Ok(if report.ok() { 0 } else { 1 })
-}
-
-/// The report as a table: status, check, subject, what was found; the fix under each problem.
-pub fn render(report: &DomainReport, color: bool) -> String {
-    let paint = |status: Status| -> (&str, &str) {
-        if !color {
-            return ("", "");
-        }
-        let code = match status {
-            Status::Pass => "\x1b[32m",
-            Status::Warn | Status::Missing => "\x1b[33m",
-            Status::Fail | Status::Error => "\x1b[31m",
-        };
-        (code, "\x1b[0m")
-    };
-    let width = |f: &dyn Fn(&polymailer::check::Finding) -> usize| report.findings.iter().map(f).max().unwrap_or(0);
-    let check_w = width(&|f| f.check.len()).max(5);
-    let subject_w = width(&|f| f.subject.len()).min(40);
-    let mut s = format!("{}  ({} ms)\n", report.domain, report.elapsed.as_millis());
-    for f in &report.findings {
-        let (on, off) = paint(f.status);
-        s.push_str(&format!(
-            "  {on}{:<7}{off} {:<check_w$}  {:<subject_w$}  {}\n",
-            f.status.as_str(),
-            f.check,
-            f.subject,
-            f.detail
-        ));
-        if let (Some(record), true) = (&f.record, f.status != Status::Pass) {
-            s.push_str(&format!("          {:check_w$}  found: {record}\n", ""));
-        }
-        if let (Some(fix), true) = (&f.fix, f.status != Status::Pass) {
-            s.push_str(&format!("          {:check_w$}  fix: {fix}\n", ""));
-        }
-    }
-    let problems = report.findings.iter().filter(|f| f.is_problem()).count();
-    s.push_str(&if problems == 0 {
-        "no problems found\n".to_string()
-    } else {
-        format!("{problems} problem(s) found\n")
-    });
-    s
 }
 
 fn keygen(args: KeygenArgs) -> polymailer::Result<i32> {

@@ -63,7 +63,7 @@ impl OptionValue {
         }
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             OptionValue::Flag(b) => b.to_string(),
             OptionValue::Number(n) => n.to_string(),

@@ -66,7 +66,7 @@ def render(zone_text, certs):
         return ",".join('"%s"' % b64[i : i + 250] for i in range(0, len(b64), 250))
 
     lines = zone_text.splitlines()
-    return "\n".join(l if l.startswith("#") else re.sub(r"\{dkim:(\w+)\}", key, l) for l in lines) + "\n"
+    return "\n".join(ln if ln.startswith("#") else re.sub(r"\{dkim:(\w+)\}", key, ln) for ln in lines) + "\n"
 
 
 class DnsServer:

@@ -7,8 +7,9 @@
     python spawn.py dns                                 dnsmasq serving tests/dns/zone.conf
 
 Prints `READY PORT DIR` once the server accepts connections (DIR: where the capture server writes
-N.json + N.eml per message; empty for smtp-sink; for dns, where the test DKIM keys are). Runs until its stdin closes or it gets SIGTERM,
-then stops the server by PID and removes DIR. Python's harness uses the same classes in-process.
+N.json + N.eml per message; empty for smtp-sink; for dns, where the test DKIM keys are). Runs
+until its stdin closes or it gets SIGTERM, then stops the server by PID and removes DIR (the
+capture servers' own). Python's harness uses the same classes in-process.
 """
 
 import os
@@ -16,8 +17,9 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CaptureServer, SmtpSink, certs  # noqa: E402
 from dns_server import DnsServer  # noqa: E402
+
+from harness import CaptureServer, SmtpSink, certs  # noqa: E402
 
 
 def main(argv):

@@ -15,6 +15,8 @@ Native API for new code::
 import asyncio as _asyncio
 
 from . import _native, _tls  # noqa: F401  (_tls records what SSLContexts are told to trust)
+from ._deliverability import DkimKey, DomainReport, Finding, check_domain, check_domain_async, dkim_keygen
+from ._deliverability import _report as _check_report
 from ._native import Message, SendReport, service
 from .errors import InvalidInputError
 
@@ -47,6 +49,15 @@ class Mailer(_native.Mailer):
     async def send_many_async(self, messages):
         return await _asyncio.get_running_loop().run_in_executor(None, self.send_many, list(messages))
 
+    def preflight(self, domain=None, **options):
+        """Checks the domain this mailer sends as: its DKIM key (published and matching), its
+        server as the sending host (SPF), and ``domain`` (default: the DKIM domain) for MX, SPF,
+        DMARC alignment, MTA-STS, TLS-RPT; options as ``check_domain`` takes them."""
+        return _check_report(self._preflight(domain, options))
+
+    async def preflight_async(self, domain=None, **options):
+        return await _asyncio.get_running_loop().run_in_executor(None, lambda: self.preflight(domain, **options))
+
     def __enter__(self):
         return self
 
@@ -54,4 +65,16 @@ class Mailer(_native.Mailer):
         self.close()
 
 
-__all__ = ["Mailer", "Message", "SendReport", "InvalidInputError", "service"]
+__all__ = [
+    "Mailer",
+    "Message",
+    "SendReport",
+    "InvalidInputError",
+    "service",
+    "check_domain",
+    "check_domain_async",
+    "dkim_keygen",
+    "DomainReport",
+    "Finding",
+    "DkimKey",
+]

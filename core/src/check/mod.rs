@@ -23,8 +23,10 @@ use mail_auth::SpfResult;
 pub use dns::ResolverSettings;
 use dns::{Answer, Dns};
 
+use crate::config::TransportConfig;
 use crate::dkim::{DkimConfig, DkimPublicKey};
 use crate::error::{Error, ErrorKind, Result, Stage};
+use crate::options::OptionValue;
 
 /// How one item of the report came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -122,6 +124,49 @@ impl DomainReport {
         self.findings.iter().find(|f| f.check == check)
     }
 
+    /// The report as a table (what `polymailer check` prints and `str()` of a report shows): status, check, subject, what was found; the fix under each problem.
+    pub fn to_table(&self, color: bool) -> String {
+        let report = self;
+        let paint = |status: Status| -> (&str, &str) {
+            if !color {
+                return ("", "");
+            }
+            let code = match status {
+                Status::Pass => "\x1b[32m",
+                Status::Warn | Status::Missing => "\x1b[33m",
+                Status::Fail | Status::Error => "\x1b[31m",
+            };
+            (code, "\x1b[0m")
+        };
+        let width = |f: &dyn Fn(&Finding) -> usize| report.findings.iter().map(f).max().unwrap_or(0);
+        let check_w = width(&|f| f.check.len()).max(5);
+        let subject_w = width(&|f| f.subject.len()).min(40);
+        let mut s = format!("{}  ({} ms)\n", report.domain, report.elapsed.as_millis());
+        for f in &report.findings {
+            let (on, off) = paint(f.status);
+            s.push_str(&format!(
+                "  {on}{:<7}{off} {:<check_w$}  {:<subject_w$}  {}\n",
+                f.status.as_str(),
+                f.check,
+                f.subject,
+                f.detail
+            ));
+            if let (Some(record), true) = (&f.record, f.status != Status::Pass) {
+                s.push_str(&format!("          {:check_w$}  found: {record}\n", ""));
+            }
+            if let (Some(fix), true) = (&f.fix, f.status != Status::Pass) {
+                s.push_str(&format!("          {:check_w$}  fix: {fix}\n", ""));
+            }
+        }
+        let problems = report.findings.iter().filter(|f| f.is_problem()).count();
+        s.push_str(&if problems == 0 {
+            "no problems found\n".to_string()
+        } else {
+            format!("{problems} problem(s) found\n")
+        });
+        s
+    }
+
     /// The report as one JSON object (`domain`, `ok`, `elapsed_ms`, `findings`: `check`,
     /// `subject`, `status`, `record`, `detail`, `fix`), the shape every binding returns.
     pub fn to_json(&self) -> String {
@@ -195,7 +240,68 @@ pub struct CheckOptions {
     pub resolver: ResolverSettings,
 }
 
+/// The option words every binding accepts (a binding passes each list item separately).
+pub const OPTION_WORDS: &[&str] = &[
+    "selector",
+    "ip",
+    "host",
+    "envelope_domain",
+    "dnsbl",
+    "domain_dnsbl",
+    "nameserver",
+    "timeout",
+    "tcp",
+];
+
 impl CheckOptions {
+    /// Sets one option by name, as the bindings receive them: `selector(s)`, `ip`, `host` /
+    /// `sending_host`, `envelope_domain`, `dnsbl`, `domain_dnsbl` (the list options append),
+    /// `nameserver` (`"ip[:port]"`), `timeout` (seconds), `tcp`. camelCase spellings are the same
+    /// words. The DKIM key comes from the binding's own DKIM option, parsed as for sending.
+    pub fn set_option(&mut self, key: &str, value: OptionValue) -> Result<()> {
+        let word: String = key
+            .chars()
+            .flat_map(|c| {
+                if c.is_ascii_uppercase() {
+                    vec!['_', c.to_ascii_lowercase()]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        let text = || value.text();
+        match word.as_str() {
+            "selector" | "selectors" => self.selectors.push(text()),
+            "ip" => self.ip = Some(CheckOptions::parse_ip(&text())?),
+            "host" | "sending_host" => self.sending_host = Some(text()),
+            "envelope_domain" => self.envelope_domain = Some(text()),
+            "dnsbl" => self.dnsbl.push(text()),
+            "domain_dnsbl" => self.domain_dnsbl.push(text()),
+            "nameserver" => self.resolver.nameserver = Some(ResolverSettings::parse_nameserver(&text())?),
+            "timeout" => match value {
+                OptionValue::Number(n) if n > 0.0 && n <= 120.0 => self.resolver.timeout = Duration::from_secs_f64(n),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "option {key}: seconds, more than 0 and at most 120"
+                    )))
+                }
+            },
+            "tcp" => {
+                self.resolver.tcp_only = match value {
+                    OptionValue::Flag(b) => b,
+                    _ => return Err(Error::invalid(format!("option {key}: true or false"))),
+                }
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "unknown check option {key:?} (known: {}, and dkim)",
+                    OPTION_WORDS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
     /// Parses the sending IP as every binding receives it.
     pub fn parse_ip(text: &str) -> Result<IpAddr> {
         text.trim()
@@ -321,6 +427,48 @@ pub async fn check_domain(domain: &str, options: &CheckOptions) -> Result<Domain
         findings,
         elapsed: started.elapsed(),
     })
+}
+
+/// The check a mailer runs for itself: its DKIM key (unless `options` has one), the host it
+/// hands mail to as the sending host (an IP address as the sending IP), and the From domain
+/// given, or else the DKIM domain.
+pub async fn preflight(
+    config: &TransportConfig,
+    domain: Option<&str>,
+    mut options: CheckOptions,
+) -> Result<DomainReport> {
+    if options.dkim.is_none() {
+        options.dkim = config.dkim.clone();
+    }
+    let domain = match domain
+        .map(str::to_string)
+        .or_else(|| options.dkim.as_ref().map(|d| d.domain.clone()))
+    {
+        Some(d) => d,
+        None => {
+            return Err(Error::invalid(
+                "preflight needs the From domain (or a DKIM key, whose domain is used)",
+            ))
+        }
+    };
+    if options.ip.is_none() && options.sending_host.is_none() {
+        match config.host.parse::<IpAddr>() {
+            Ok(ip) if !ip.is_loopback() => options.ip = Some(ip),
+            Ok(_) => {}
+            Err(_) if config.host.eq_ignore_ascii_case("localhost") => {}
+            Err(_) => options.sending_host = Some(config.host.clone()),
+        }
+    }
+    check_domain(&domain, &options).await
+}
+
+/// [`preflight`] from synchronous code.
+pub fn preflight_blocking(
+    config: &TransportConfig,
+    domain: Option<&str>,
+    options: CheckOptions,
+) -> Result<DomainReport> {
+    crate::runtime::block_on(preflight(config, domain, options))
 }
 
 /// [`check_domain`] from synchronous code, on the process's runtime.
