@@ -105,6 +105,8 @@ export declare class Transporter extends EventEmitter {
   options: TransportOptions;
   sendMail(mail: SendMailOptions): Promise<SentMessageInfo>;
   sendMail(mail: SendMailOptions, callback: (err: SmtpError | null, info?: SentMessageInfo) => void): void;
+  preflight(options?: CheckOptions & { domain?: string }): Promise<DomainReport>;
+  preflight(options: CheckOptions & { domain?: string }, callback: (err: SmtpError | null, report?: DomainReport) => void): void;
   verify(): Promise<true>;
   verify(callback: (err: SmtpError | null, success?: true) => void): void;
   isIdle(): boolean;
@@ -116,3 +118,45 @@ export declare class Transporter extends EventEmitter {
 export declare function createTransport(options: TransportOptions | string, defaults?: SendMailOptions): Transporter;
 export declare function wellKnown(name: string): { description: string; host: string; port: number; secure: boolean; ignoreTLS?: boolean } | false;
 export declare function parseConnectionUrl(url: string): TransportOptions;
+
+export type CheckStatus = 'pass' | 'warn' | 'missing' | 'fail' | 'error';
+export interface Finding {
+  check: string;
+  subject: string;
+  status: CheckStatus;
+  record: string | null;
+  detail: string;
+  fix: string | null;
+}
+export interface DomainReport {
+  domain: string;
+  ok: boolean;
+  elapsedMs: number;
+  findings: Finding[];
+  /** The table `polymailer check` prints. */
+  toString(): string;
+}
+export interface CheckOptions {
+  selector?: string | string[];
+  ip?: string;
+  host?: string;
+  envelopeDomain?: string;
+  dnsbl?: string | string[];
+  domainDnsbl?: string | string[];
+  nameserver?: string;
+  timeout?: number;
+  tcp?: boolean;
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+}
+export declare function checkDomain(domain: string, options?: CheckOptions): Promise<DomainReport>;
+export declare function checkDomain(domain: string, options: CheckOptions, callback: (err: SmtpError | null, report?: DomainReport) => void): void;
+export interface DkimKey {
+  algorithm: string;
+  bits: number;
+  privateKey: string;
+  recordName: string;
+  recordValue: string;
+  recordStrings: string[];
+  zoneLine: string;
+}
+export declare function dkimKeygen(options: { domain: string; selector: string; algorithm?: 'rsa' | 'rsa3072' | 'rsa4096' | 'ed25519' }): DkimKey;

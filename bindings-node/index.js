@@ -346,6 +346,18 @@ class Transporter extends EventEmitter {
     return settle(p, callback);
   }
 
+  /**
+   * The deliverability check of this transport's own setup: its DKIM key (published and
+   * matching), its server as the sending host (SPF), and `options.domain` (default: the DKIM
+   * domain). Other options as `checkDomain` takes them.
+   */
+  preflight(options, callback) {
+    if (typeof options === 'function') [options, callback] = [{}, options];
+    const { domain, ...rest } = options || {};
+    const p = this._native.preflight(domain == null ? undefined : String(domain), checkPairs(rest)).then(checkReport);
+    return settle(p, callback);
+  }
+
   isIdle() {
     return this._native.isIdle();
   }
@@ -362,4 +374,46 @@ function createTransport(options, defaults) {
   return new Transporter(options, defaults);
 }
 
-module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl };
+/** The options object as the core's option words, one pair per value (lists give several). */
+function checkPairs(options) {
+  const pairs = [];
+  for (const [key, value] of Object.entries(options || {})) {
+    if (key === 'dkim' || value === undefined || value === null) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === 'boolean') pairs.push({ key, flag: v });
+      else if (typeof v === 'number') pairs.push({ key, number: v });
+      else pairs.push({ key, text: String(v) });
+    }
+  }
+  return pairs;
+}
+
+function checkReport(o) {
+  if (o.error) throw toError(o.error);
+  const { elapsed_ms: elapsedMs, ...report } = JSON.parse(o.report);
+  const table = o.table;
+  return Object.defineProperty({ ...report, elapsedMs }, 'toString', { value: () => table });
+}
+
+/**
+ * Checks a sending domain (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, blacklists). Options:
+ * `selector` (string or array), `ip`, `host`, `envelopeDomain`, `dnsbl`, `domainDnsbl`,
+ * `nameserver` ('127.0.0.1:5353'; default the system resolver), `timeout` (seconds), `tcp`,
+ * `dkim` ({ domainName, keySelector, privateKey }, as createTransport takes it).
+ * Resolves to `{ domain, ok, elapsedMs, findings: [{ check, subject, status, record, detail, fix }] }`.
+ */
+function checkDomain(domain, options, callback) {
+  if (typeof options === 'function') [options, callback] = [{}, options];
+  options = options || {};
+  const p = native.checkDomain(String(domain), checkPairs(options), options.dkim || undefined).then(checkReport);
+  return settle(p, callback);
+}
+
+/** A DKIM key pair ('rsa' 2048 bits, 'rsa3072', 'rsa4096', 'ed25519') and its TXT record. */
+function dkimKeygen({ domain, selector, algorithm } = {}) {
+  const o = native.dkimKeygen(String(domain), String(selector), algorithm === undefined ? undefined : String(algorithm));
+  if (o.error) throw toError(o.error);
+  return o.key;
+}
+
+module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl, checkDomain, dkimKeygen };

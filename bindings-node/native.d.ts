@@ -11,6 +11,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativeTransport {
   constructor(options: TransportOptions)
+  /** The deliverability check of this transport's own setup (DKIM key, server, domain). */
+  preflight(domain: string | undefined | null, pairs: Array<CheckPair>): Promise<CheckOutcome>
   /** Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked). */
   takeTranscript(): Array<Array<string>>
   /** Sends one mail; resolves to `{info}` or `{error}` (never rejects). */
@@ -43,11 +45,28 @@ export interface AuthOptions {
   accessToken?: string
 }
 
+export declare function checkDomain(domain: string, pairs: Array<CheckPair>, dkim?: DkimOptions | undefined | null): Promise<CheckOutcome>
+
 /**
  * The options' problem as error fields (`code`, `kind`, …), or nothing when a transport can
  * be made from them: `createTransport` throws a real Error built from these.
  */
 export declare function checkOptions(options: TransportOptions): ErrorFields | null
+
+/** `{ report }` (the core's JSON) and its `table`, or `{ error }`; never rejects. */
+export interface CheckOutcome {
+  report?: string
+  table?: string
+  error?: ErrorFields
+}
+
+/** One option: `key` and one of `text`, `number`, `flag` (a list option comes as several). */
+export interface CheckPair {
+  key: string
+  text?: string
+  number?: number
+  flag?: boolean
+}
 
 /** A `data:` URI's bytes and type, or the error fields when it is not one. */
 export interface DataUri {
@@ -55,6 +74,18 @@ export interface DataUri {
   contentType?: string
   error?: ErrorFields
 }
+
+export interface DkimKey {
+  algorithm: string
+  bits: number
+  privateKey: string
+  recordName: string
+  recordValue: string
+  recordStrings: Array<string>
+  zoneLine: string
+}
+
+export declare function dkimKeygen(domain: string, selector: string, algorithm?: string | undefined | null): KeygenOutcome
 
 export interface DkimOptions {
   domainName: string
@@ -89,6 +120,12 @@ export interface ErrorFields {
 export interface HeaderInput {
   key: string
   value: string
+}
+
+/** `{ key }` or `{ error }`. */
+export interface KeygenOutcome {
+  key?: DkimKey
+  error?: ErrorFields
 }
 
 /**

@@ -836,7 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeTransport = nativeBinding.NativeTransport
+module.exports.checkDomain = nativeBinding.checkDomain
 module.exports.checkOptions = nativeBinding.checkOptions
+module.exports.dkimKeygen = nativeBinding.dkimKeygen
 module.exports.parseConnectionUrl = nativeBinding.parseConnectionUrl
 module.exports.parseDataUri = nativeBinding.parseDataUri
 module.exports.unknownService = nativeBinding.unknownService

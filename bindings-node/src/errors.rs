@@ -47,6 +47,7 @@ fn command(stage: Stage) -> &'static str {
         Stage::Rcpt => "RCPT TO",
         Stage::Data | Stage::Message => "DATA",
         Stage::Command => "CMD",
+        Stage::Dns => "DNS",
     }
 }
 

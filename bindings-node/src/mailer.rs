@@ -122,6 +122,17 @@ impl NativeTransport {
         })
     }
 
+    /// The deliverability check of this transport's own setup (DKIM key, server, domain).
+    #[napi(ts_return_type = "Promise<CheckOutcome>")]
+    pub fn preflight<'env>(
+        &self,
+        env: &'env Env,
+        domain: Option<String>,
+        pairs: Vec<crate::check::CheckPair>,
+    ) -> Result<Object<'env>> {
+        crate::check::preflight(env, self.mailer.config().clone(), domain, pairs)
+    }
+
     /// Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked).
     #[napi]
     pub fn take_transcript(&self) -> Vec<Vec<String>> {

@@ -29,6 +29,8 @@ async function spawnServer(kind, args) {
 }
 
 const smtpSink = (args = []) => spawnServer('sink', args);
+/** dnsmasq serving tests/dns/zone.conf; `dir` holds the zone's DKIM keys. */
+const dnsServer = () => spawnServer('dns', []);
 
 async function captureServer(args = []) {
   const server = await spawnServer('capture', args);
@@ -67,4 +69,4 @@ function dkimVerify(eml, record) {
   return { ok: r.status === 0, output: r.stdout + r.stderr };
 }
 
-module.exports = { certs, captureServer, smtpSink, dkimVerify, CERTS, ROOT };
+module.exports = { certs, captureServer, smtpSink, dnsServer, dkimVerify, CERTS, ROOT };

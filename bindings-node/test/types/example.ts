@@ -25,3 +25,14 @@ async function main(): Promise<void> {
   await transporter.close();
 }
 void main;
+
+async function deliverability(): Promise<void> {
+  const report = await nodemailer.checkDomain('example.com', { selector: ['s1'], ip: '192.0.2.1', dnsbl: 'zen.example', timeout: 2 });
+  const failed = report.findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.fix ?? ''}`);
+  console.log(report.ok, report.elapsedMs, failed, String(report));
+  const own = await transporter.preflight({ domain: 'example.com' });
+  console.log(own.ok);
+  const key = nodemailer.dkimKeygen({ domain: 'example.com', selector: 's1', algorithm: 'ed25519' });
+  console.log(key.recordName, key.recordStrings.join(''), key.privateKey.length);
+}
+void deliverability;
