@@ -139,6 +139,7 @@ class PHPMailer
     public function getSentMIMEMessage(): string {}
     public function getLastMessageID(): string {}
     public function smtpConnect(mixed $options = null): bool {}
+    public function preflight(mixed $options = null): array {}
     public function smtpClose(): void {}
     public static function validateAddress(mixed $address, mixed $patternselect = null): bool {}
     public function setLanguage(mixed $langcode = null, mixed $lang_path = null): bool {}
@@ -181,5 +182,12 @@ class Services
 {
     public static function lookup(string $name): array {}
     public static function names(): array {}
+    public function __construct() {}
+}
+
+class Deliverability
+{
+    public static function checkDomain(string $domain, mixed $options = null): array {}
+    public static function dkimKeygen(string $domain, string $selector, ?string $algorithm = null): array {}
     public function __construct() {}
 }

@@ -114,6 +114,14 @@ impl Settings {
         Err(last.expect("at least one host"))
     }
 
+    /// The configuration for the first `Host` entry, without connecting (`preflight()`).
+    pub fn first_config(&self) -> Result<TransportConfig, Error> {
+        let hosts = parse_hosts(&self.host);
+        let entry = hosts.first().ok_or_else(|| Error::invalid("Host is empty"))?;
+        let silent: Transcript = std::sync::Arc::new(|_, _| {});
+        self.config_for(entry, &silent)
+    }
+
     fn config_for(&self, entry: &HostEntry, transcript: &Transcript) -> Result<TransportConfig, Error> {
         let secure = entry
             .scheme

@@ -7,6 +7,7 @@
 
 use ext_php_rs::prelude::*;
 
+mod check;
 mod config;
 mod debug;
 mod errors;
@@ -44,6 +45,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .name("polymailer")
         .class::<smtp::Smtp>()
         .class::<smtp::Services>()
+        .class::<check::Deliverability>()
         .class::<mailer::PHPMailer>()
         .request_startup_function(request_startup)
         .info_function(module_info)

@@ -2,9 +2,10 @@
 //! (properties, constants, methods, error modes) over the core `Mailer`. PHP is synchronous, so
 //! each call blocks on the core's runtime.
 
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendHashTable, Zval};
 
 use polymailer::address::validate_address;
 use polymailer::{runtime, Mailer, SendReport};
@@ -576,6 +577,24 @@ impl PHPMailer {
                 self.fail_with(&msg, Some(errors::Facts::of(&e)))
             }
         }
+    }
+
+    /// The deliverability check of this mailer's setup: `DKIM_*` (published and matching),
+    /// `Host` as the sending host, and the domain of `From` (or `$options['domain']`, or
+    /// `DKIM_domain`). Other options as `Polymailer\Deliverability::checkDomain` takes them.
+    pub fn preflight(&mut self, options: Option<&Zval>) -> PhpResult<ZBox<ZendHashTable>> {
+        let fail = |e: polymailer::Error| errors::exception_with(e.message(), Some(&errors::Facts::of(&e)));
+        let given = options
+            .and_then(|o| o.array())
+            .and_then(|t| t.get("domain"))
+            .and_then(|d| d.string())
+            .filter(|d| !d.is_empty());
+        let from = self.from.string();
+        let domain = given.or_else(|| from.rsplit_once('@').map(|(_, d)| d.to_string()));
+        let config = self.settings().first_config().map_err(fail)?;
+        let o = crate::check::options(options, &["domain"]).map_err(fail)?;
+        let r = polymailer::check::preflight_blocking(&config, domain.as_deref(), o).map_err(fail)?;
+        crate::check::report(&r)
     }
 
     #[php(name = "smtpClose")]

@@ -61,6 +61,15 @@ final class SmtpSink extends SpawnedServer
     }
 }
 
+/** dnsmasq serving tests/dns/zone.conf; `outdir` holds the zone's DKIM keys. */
+final class DnsServer extends SpawnedServer
+{
+    public function __construct()
+    {
+        parent::__construct('dns', []);
+    }
+}
+
 final class CaptureServer extends SpawnedServer
 {
     public function __construct(array $args = [])
