@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench soak fuzz dist clean
+.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench bench-dns soak fuzz dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -72,6 +72,10 @@ php-install: php ## copy the extension into PHP's extension dir and enable it fo
 
 bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh
+
+bench-dns: python  ## round trips of a full deliverability check (3 DNSBL zones) behind a 100 ms RTT DNS proxy
+	.venv/bin/python bench/dns_rounds.py 100 7
+	.venv/bin/python bench/dns_rounds.py 1 7
 
 soak: setup     ## 200,000 messages per language (RSS start/peak/end); 2,500 concurrent file sends
 	scripts/soak.sh
