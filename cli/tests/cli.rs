@@ -1,0 +1,60 @@
+//! The cargo binary: exit statuses and what `dkim keygen` writes (the checks themselves are
+//! tested against dnsmasq in core/tests/deliverability.rs and through the Python console script).
+
+use std::process::Command;
+
+fn polymailer(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_polymailer"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn exit_statuses_and_keygen() {
+    assert_eq!(polymailer(&["check", "not a domain"]).status.code(), Some(2));
+    assert_eq!(polymailer(&["check", "x.test", "--ip", "1.2.3"]).status.code(), Some(2));
+    assert_eq!(polymailer(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(polymailer(&["--help"]).status.code(), Some(0));
+    let dir = std::env::temp_dir().join(format!("pm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("k.pem");
+    let out = polymailer(&[
+        "dkim",
+        "keygen",
+        "-d",
+        "example.test",
+        "-s",
+        "k1",
+        "-a",
+        "ed25519",
+        "-o",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("k1._domainkey.example.test. IN TXT ( \"v=DKIM1; k=ed25519; p="),
+        "{stdout}"
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(
+        !stdout.contains(pem.lines().nth(1).unwrap()),
+        "the private key is not printed with -o"
+    );
+    polymailer::DkimConfig::new("example.test", "k1", &pem, None, None).unwrap();
+    // An existing file is never overwritten.
+    let again = polymailer(&[
+        "dkim",
+        "keygen",
+        "-d",
+        "example.test",
+        "-s",
+        "k1",
+        "-o",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(4));
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), pem);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
