@@ -146,6 +146,8 @@ export interface CheckOptions {
   nameserver?: string;
   timeout?: number;
   tcp?: boolean;
+  probeStarttls?: boolean;
+  probePort?: number;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
 export declare function checkDomain(domain: string, options?: CheckOptions): Promise<DomainReport>;

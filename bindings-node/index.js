@@ -399,6 +399,7 @@ function checkReport(o) {
  * Checks a sending domain (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, blacklists). Options:
  * `selector` (string or array), `ip`, `host`, `envelopeDomain`, `dnsbl`, `domainDnsbl`,
  * `nameserver` ('127.0.0.1:5353'; default the system resolver), `timeout` (seconds), `tcp`,
+ * `probeStarttls` (connect to the MX hosts; `probePort`),
  * `dkim` ({ domainName, keySelector, privateKey }, as createTransport takes it).
  * Resolves to `{ domain, ok, elapsedMs, findings: [{ check, subject, status, record, detail, fix }] }`.
  */

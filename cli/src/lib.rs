@@ -83,6 +83,12 @@ struct CheckArgs {
     /// Ask the nameserver over TCP only.
     #[arg(long)]
     tcp: bool,
+    /// Also connect to each MX host (port 25) and see whether it offers STARTTLS.
+    #[arg(long)]
+    probe_starttls: bool,
+    /// The port --probe-starttls connects to.
+    #[arg(long)]
+    probe_port: Option<u16>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -153,6 +159,8 @@ fn check(args: CheckArgs) -> polymailer::Result<i32> {
         envelope_domain: args.envelope_domain,
         sending_host: args.host,
         domain_dnsbl: args.domain_dnsbl,
+        probe_starttls: args.probe_starttls,
+        probe_port: args.probe_port,
         ..CheckOptions::default()
     };
     if !(args.timeout > 0.0 && args.timeout <= 120.0) {

@@ -270,3 +270,35 @@ fn generated_keys_sign_and_match_their_record() {
     );
     assert!("dsa".parse::<KeyAlgorithm>().is_err());
 }
+
+#[test]
+fn starttls_probe_only_when_asked() {
+    let dns = Server::dns();
+    let with_tls = Server::capture(&["--starttls"]);
+    let plain = Server::capture(&[]);
+    let mut o = options(&dns);
+    let r = check_domain_blocking("loopback.test", &o).unwrap();
+    assert!(r.find("mx_starttls").is_none(), "no connection unless asked");
+    o.probe_starttls = true;
+    o.probe_port = Some(with_tls.port);
+    let r = check_domain_blocking("loopback.test", &o).unwrap();
+    assert_eq!(status(&r, "mx_starttls"), Status::Pass, "{r:#?}");
+    assert_eq!(
+        r.find("mx_starttls").unwrap().subject,
+        format!("mx.loopback.test:{}", with_tls.port)
+    );
+    o.probe_port = Some(plain.port);
+    assert_eq!(
+        status(&check_domain_blocking("loopback.test", &o).unwrap(), "mx_starttls"),
+        Status::Fail
+    );
+    o.probe_port = Some(common::free_port());
+    assert_eq!(
+        status(&check_domain_blocking("loopback.test", &o).unwrap(), "mx_starttls"),
+        Status::Error
+    );
+    assert!(
+        with_tls.messages().is_empty() && plain.messages().is_empty(),
+        "the probe sends no mail"
+    );
+}

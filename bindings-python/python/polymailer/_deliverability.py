@@ -57,7 +57,8 @@ def check_domain(domain, *, dkim=None, **options):
     """Checks ``domain`` as a sending domain. Options: ``selector`` (str or list), ``ip``,
     ``host``, ``envelope_domain``, ``dnsbl`` / ``domain_dnsbl`` (zone lists; none is asked unless
     given), ``nameserver`` (``"127.0.0.1:5353"``; default the system resolver), ``timeout``
-    (seconds per answer), ``tcp``; ``dkim`` as ``Mailer`` takes it (the published key must match).
+    (seconds per answer), ``tcp``, ``probe_starttls`` (connect to the MX hosts; ``probe_port``);
+    ``dkim`` as ``Mailer`` takes it (the published key must match).
     Bad input raises ``InvalidInputError``; a resolver that answers nothing, ``TimeoutError``."""
     if dkim is not None:
         options["dkim"] = dkim

@@ -238,6 +238,11 @@ pub struct CheckOptions {
     /// Domain blacklist zones (`dbl.spamhaus.org`), asked about the domain.
     pub domain_dnsbl: Vec<String>,
     pub resolver: ResolverSettings,
+    /// Connect to each MX host (at most 5) and see whether it offers STARTTLS. Off by default:
+    /// it is the only check that leaves DNS.
+    pub probe_starttls: bool,
+    /// The port probed (25 unless told otherwise).
+    pub probe_port: Option<u16>,
 }
 
 /// The option words every binding accepts (a binding passes each list item separately).
@@ -251,6 +256,8 @@ pub const OPTION_WORDS: &[&str] = &[
     "nameserver",
     "timeout",
     "tcp",
+    "probe_starttls",
+    "probe_port",
 ];
 
 impl CheckOptions {
@@ -285,6 +292,18 @@ impl CheckOptions {
                         "option {key}: seconds, more than 0 and at most 120"
                     )))
                 }
+            },
+            "probe_starttls" => {
+                self.probe_starttls = match value {
+                    OptionValue::Flag(b) => b,
+                    _ => return Err(Error::invalid(format!("option {key}: true or false"))),
+                }
+            }
+            "probe_port" => match value {
+                OptionValue::Number(n) if (1.0..=65535.0).contains(&n) && n.fract() == 0.0 => {
+                    self.probe_port = Some(n as u16)
+                }
+                _ => return Err(Error::invalid(format!("option {key}: a port number"))),
             },
             "tcp" => {
                 self.resolver.tcp_only = match value {
@@ -490,7 +509,9 @@ async fn run_checks(
     // Everything that does not depend on another answer starts now.
     let org = organizational_domain(&domain);
     let spawn = |f: Task<Vec<Finding>>| tokio::spawn(f);
-    let mx = spawn(Box::pin(check_mx(dns.clone(), domain.clone())));
+    let probe = options.probe_starttls.then(|| options.probe_port.unwrap_or(25));
+    let probe_timeout = options.resolver.timeout;
+    let mx = spawn(Box::pin(check_mx(dns.clone(), domain.clone(), probe, probe_timeout)));
     let spf = spawn(Box::pin(check_spf(dns.clone(), envelope.clone())));
     let spf_ip = spawn(Box::pin(check_spf_ip(
         dns.clone(),
@@ -605,7 +626,7 @@ async fn run_checks(
     Ok(findings)
 }
 
-async fn check_mx(dns: Arc<Dns>, domain: String) -> Vec<Finding> {
+async fn check_mx(dns: Arc<Dns>, domain: String, probe: Option<u16>, probe_timeout: Duration) -> Vec<Finding> {
     let records = match dns.mx(&domain).await {
         Answer::Found(r) => r,
         Answer::None => {
@@ -646,10 +667,17 @@ async fn check_mx(dns: Arc<Dns>, domain: String) -> Vec<Finding> {
         .collect();
     let mut unresolved = Vec::new();
     let mut resolved = 0;
+    let mut probes = Vec::new();
     for l in lookups {
         if let Ok((answer, host)) = l.await {
             match answer {
-                Answer::Found(_) => resolved += 1,
+                Answer::Found(ips) => {
+                    resolved += 1;
+                    if let (Some(port), true) = (probe, probes.len() < 5) {
+                        let ip = ips[0];
+                        probes.push(tokio::spawn(probe_starttls(host, ip, port, probe_timeout)));
+                    }
+                }
                 _ => unresolved.push(host),
             }
         }
@@ -678,7 +706,80 @@ async fn check_mx(dns: Arc<Dns>, domain: String) -> Vec<Finding> {
         )
         .fix("give the MX hosts A or AAAA records: mail to this domain cannot be delivered")
     };
-    vec![finding.record(record)]
+    let mut out = vec![finding.record(record)];
+    for p in probes {
+        if let Ok(f) = p.await {
+            out.push(f);
+        }
+    }
+    out
+}
+
+async fn read_reply(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::result::Result<crate::Reply, String> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        match crate::reply::parse(buf) {
+            crate::reply::Parsed::Complete(reply, used) => {
+                buf.drain(..used);
+                return Ok(reply);
+            }
+            crate::reply::Parsed::Invalid(line) => return Err(format!("not SMTP: {line}")),
+            crate::reply::Parsed::Incomplete => {}
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the server closed the connection".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Connects to an MX host, reads the greeting, says EHLO and looks for STARTTLS, then QUITs;
+/// all within `timeout`.
+async fn probe_starttls(host: String, ip: IpAddr, port: u16, timeout: Duration) -> Finding {
+    use tokio::io::AsyncWriteExt;
+    let subject = format!("{host}:{port}");
+    let run = async {
+        let mut stream = tokio::net::TcpStream::connect((ip, port))
+            .await
+            .map_err(|e| format!("connect {ip}: {e}"))?;
+        let mut buf = Vec::new();
+        let greeting = read_reply(&mut stream, &mut buf).await?;
+        if greeting.code != 220 {
+            return Err(format!("greeting {}", greeting.one_line()));
+        }
+        stream
+            .write_all(b"EHLO polymailer-check.invalid\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let ehlo = read_reply(&mut stream, &mut buf).await?;
+        let _ = stream.write_all(b"QUIT\r\n").await;
+        if ehlo.code != 250 {
+            return Err(format!("EHLO refused: {}", ehlo.one_line()));
+        }
+        Ok(crate::Extensions::from_ehlo(&ehlo).starttls())
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(true)) => Finding::new("mx_starttls", subject, Status::Pass, "offers STARTTLS"),
+        Ok(Ok(false)) => Finding::new(
+            "mx_starttls",
+            subject,
+            Status::Fail,
+            "does not offer STARTTLS: mail to it travels in clear text",
+        )
+        .fix("enable STARTTLS on the MX host (and publish MTA-STS)"),
+        Ok(Err(e)) => Finding::new("mx_starttls", subject, Status::Error, format!("probe failed: {e}")),
+        Err(_) => Finding::new(
+            "mx_starttls",
+            subject,
+            Status::Error,
+            format!("no answer within {timeout:?}"),
+        ),
+    }
 }
 
 async fn check_spf(dns: Arc<Dns>, domain: String) -> Vec<Finding> {
