@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polymailer::check::{self, CheckOptions};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
-use polymailer::{runtime, DkimConfig, OptionValue, TransportConfig};
+use polymailer::{runtime, OptionValue, TransportConfig};
 
 use crate::config::DkimOptions;
 use crate::errors::{fields, ErrorFields};
@@ -38,13 +38,7 @@ fn options(pairs: Vec<CheckPair>, dkim: Option<DkimOptions>) -> polymailer::Resu
         o.set_option(&p.key, value)?;
     }
     if let Some(d) = dkim {
-        o.dkim = Some(DkimConfig::new(
-            &d.domain_name,
-            &d.key_selector,
-            &d.private_key,
-            None,
-            None,
-        )?);
+        o.dkim = Some(d.config()?);
     }
     Ok(o)
 }

@@ -39,6 +39,13 @@ pub struct DkimOptions {
     pub private_key: String,
 }
 
+impl DkimOptions {
+    /// Nodemailer's `dkim` option as the core's signer.
+    pub fn config(&self) -> polymailer::Result<DkimConfig> {
+        DkimConfig::new(&self.domain_name, &self.key_selector, &self.private_key, None, None)
+    }
+}
+
 /// The options `createTransport` takes, after index.js resolved `service` and URLs.
 #[napi(object)]
 pub struct TransportOptions {
@@ -142,13 +149,7 @@ impl TryFrom<TransportOptions> for TransportConfig {
             });
         }
         if let Some(d) = o.dkim {
-            c.dkim = Some(DkimConfig::new(
-                &d.domain_name,
-                &d.key_selector,
-                &d.private_key,
-                None,
-                None,
-            )?);
+            c.dkim = Some(d.config()?);
         }
         c.allow_insecure_auth = o.allow_insecure_auth.unwrap_or(false);
         Ok(c)
