@@ -19,18 +19,22 @@ fn exit_statuses_and_keygen() {
     let dir = std::env::temp_dir().join(format!("pm-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("k.pem");
-    let out = polymailer(&[
-        "dkim",
-        "keygen",
-        "-d",
-        "example.test",
-        "-s",
-        "k1",
-        "-a",
-        "ed25519",
-        "-o",
-        key.to_str().unwrap(),
-    ]);
+    let keygen = |algorithm: &str| {
+        let path = key.to_str().unwrap();
+        polymailer(&[
+            "dkim",
+            "keygen",
+            "-d",
+            "example.test",
+            "-s",
+            "k1",
+            "-a",
+            algorithm,
+            "-o",
+            path,
+        ])
+    };
+    let out = keygen("ed25519");
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -44,16 +48,7 @@ fn exit_statuses_and_keygen() {
     );
     polymailer::DkimConfig::new("example.test", "k1", &pem, None, None).unwrap();
     // An existing file is never overwritten.
-    let again = polymailer(&[
-        "dkim",
-        "keygen",
-        "-d",
-        "example.test",
-        "-s",
-        "k1",
-        "-o",
-        key.to_str().unwrap(),
-    ]);
+    let again = keygen("rsa");
     assert_eq!(again.status.code(), Some(4));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), pem);
     std::fs::remove_dir_all(&dir).unwrap();
