@@ -437,6 +437,9 @@ pub struct TransportConfig {
     pub pool: PoolConfig,
     pub rate_limit: Option<RateLimit>,
     pub dkim: Option<DkimConfig>,
+    /// VERP: each recipient gets its own transaction and envelope sender
+    /// (`bounces+alice=example.com-…@domain`), so bounces name who bounced.
+    pub verp: Option<crate::bounce::Verp>,
     /// Receives every protocol line (AUTH payloads masked).
     pub transcript: Option<Transcript>,
 }
@@ -451,6 +454,7 @@ impl fmt::Debug for TransportConfig {
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
             .field("dkim", &self.dkim.as_ref().map(|d| (&d.domain, &d.selector)))
+            .field("verp", &self.verp)
             .finish_non_exhaustive()
     }
 }
@@ -476,6 +480,7 @@ impl TransportConfig {
             pool: PoolConfig::default(),
             rate_limit: None,
             dkim: None,
+            verp: None,
             transcript: None,
         }
     }
@@ -507,6 +512,11 @@ impl TransportConfig {
 
     pub fn dkim(mut self, dkim: DkimConfig) -> Self {
         self.dkim = Some(dkim);
+        self
+    }
+
+    pub fn verp(mut self, verp: crate::bounce::Verp) -> Self {
+        self.verp = Some(verp);
         self
     }
 

@@ -28,7 +28,14 @@ pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
     "Content-Transfer-Encoding",
     "In-Reply-To",
     "References",
+    "List-ID",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
 ];
+
+/// Signed whatever header list is configured: RFC 8058 one-click unsubscribe only counts when
+/// the signature covers both headers.
+const ALWAYS_SIGNED: &[&str] = &["List-Unsubscribe", "List-Unsubscribe-Post"];
 
 enum Signer {
     Rsa(DkimSigner<RsaKey<Sha256>, Done>),
@@ -81,10 +88,15 @@ impl DkimConfig {
         let bad_key = |why: String| Error::invalid(format!("dkim private key: {why}"));
         let key = PrivateKeyDer::from_pem_slice(private_key_pem.as_bytes())
             .map_err(|e| bad_key(format!("not a PEM private key ({e})")))?;
-        let names: Vec<String> = match headers {
+        let mut names: Vec<String> = match headers {
             Some(h) => h.to_vec(),
             None => DEFAULT_SIGNED_HEADERS.iter().map(|h| h.to_string()).collect(),
         };
+        for h in ALWAYS_SIGNED {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(h)) {
+                names.push(h.to_string());
+            }
+        }
         macro_rules! signer {
             ($key:expr) => {{
                 let s = DkimSigner::from_key($key)
@@ -152,6 +164,12 @@ impl DkimConfig {
                 format!("dkim signing failed: {e}"),
             )
         })?;
+        // mail-auth folds before the closing `;` when the b= value fills its last line exactly;
+        // verifiers then see `b= ;` where `b=;` was signed (dkimpy fails it). Keep it unfolded.
+        let header = match header.strip_suffix("\r\n\t;\r\n") {
+            Some(head) => format!("{head};\r\n"),
+            None => header,
+        };
         Ok(payload.prepend(header.into_bytes()))
     }
 }
@@ -360,4 +378,39 @@ fn check_dns_name(field: &str, value: &str) -> Result<()> {
         return Err(Error::invalid(format!("{field} {value:?} is not a valid DNS name")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the tag lengths before it, the signature never ends in a folded `;` (a
+    /// selector 1 to 76 characters long moves the b= value through every line position).
+    #[test]
+    fn closing_semicolon_is_never_folded() {
+        let key = generate_key(KeyAlgorithm::Rsa(2048), "example.com", "s")
+            .unwrap()
+            .private_key_pem;
+        let mut seen_fold_point = false;
+        for n in 1..=76 {
+            let selector = "s".repeat(n);
+            let dkim = DkimConfig::new("example.com", &selector, &key, None, None).unwrap();
+            let signed = dkim
+                .sign(Payload::from(
+                    b"From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n".to_vec(),
+                ))
+                .unwrap()
+                .into_bytes()
+                .unwrap();
+            let text = String::from_utf8(signed).unwrap();
+            let header_end = text.find("\r\nFrom:").unwrap();
+            assert!(
+                !text[..header_end].ends_with("\t;"),
+                "selector of {n}: {}",
+                &text[..header_end]
+            );
+            seen_fold_point |= text[..header_end].lines().last().is_some_and(|l| l.len() > 76);
+        }
+        assert!(seen_fold_point, "no selector length reached the folding point");
+    }
 }

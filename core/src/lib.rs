@@ -16,6 +16,7 @@
 //! ```
 
 pub mod address;
+pub mod bounce;
 pub mod check;
 pub mod config;
 pub mod connection;
@@ -23,6 +24,7 @@ pub(crate) mod der;
 pub mod dkim;
 pub mod error;
 pub mod extensions;
+pub mod list;
 pub mod mailer;
 pub mod message;
 pub mod options;

@@ -7,11 +7,80 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
+use crate::bounce::Verp;
 use crate::config::{Security, TransportConfig};
 use crate::connection::{Connection, SendReport};
-use crate::error::{Error, ErrorKind, Result, Stage};
-use crate::message::{Message, Prepared, RawMessage};
+use crate::error::{Error, ErrorKind, RejectedRecipient, Result, Stage};
+use crate::message::{Envelope, Message, Prepared, RawMessage};
 use crate::runtime;
+
+/// One copy of the message per recipient, each with that recipient's VERP envelope sender.
+fn verp_split(verp: &Verp, prepared: Prepared) -> Vec<Prepared> {
+    let Prepared {
+        content,
+        envelope,
+        message_id,
+    } = prepared;
+    envelope
+        .to
+        .iter()
+        .map(|rcpt| Prepared {
+            content: content.clone(),
+            envelope: Envelope {
+                from: Some(verp.address(rcpt, message_id.as_deref())),
+                to: vec![rcpt.clone()],
+                ..envelope.clone()
+            },
+            message_id: message_id.clone(),
+        })
+        .collect()
+}
+
+/// The transactions of one message as one report: every accepted recipient, and every refused
+/// one with what refused it. All failed: the error (every refused recipient when that was why).
+fn merge_reports(parts: Vec<(Vec<String>, Result<SendReport>)>) -> Result<SendReport> {
+    let mut merged: Option<SendReport> = None;
+    let mut rejected = Vec::new();
+    let mut first_error: Option<Error> = None;
+    let mut all_refused = true;
+    let mut to = Vec::new();
+    for (rcpts, result) in parts {
+        to.extend(rcpts.iter().cloned());
+        match result {
+            Ok(r) => {
+                rejected.extend(r.rejected.iter().cloned());
+                match &mut merged {
+                    None => merged = Some(r),
+                    Some(m) => m.accepted.extend(r.accepted),
+                }
+            }
+            Err(e) => {
+                all_refused &= e.kind() == ErrorKind::RecipientsRefused;
+                if e.rejected().is_empty() {
+                    rejected.extend(rcpts.iter().map(|a| RejectedRecipient {
+                        address: a.clone(),
+                        code: e.code().unwrap_or(0),
+                        enhanced: e.enhanced_status(),
+                        text: e.message().to_string(),
+                    }));
+                } else {
+                    rejected.extend(e.rejected().iter().cloned());
+                }
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (merged, first_error) {
+        (Some(mut m), _) => {
+            m.envelope.to = to;
+            m.rejected = rejected;
+            Ok(m)
+        }
+        (None, Some(e)) if all_refused => Err(e.with_rejected(rejected)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(Error::invalid("no recipients")),
+    }
+}
 
 struct Shared {
     config: Arc<TransportConfig>,
@@ -87,6 +156,10 @@ impl Mailer {
 
     /// Sends bytes with their envelope, DKIM-signing them first when configured.
     pub async fn send_prepared(&self, prepared: Prepared) -> Result<SendReport> {
+        if self.shared.config.verp.is_some() {
+            let mut results = self.send_many_prepared(vec![Ok(prepared)]).await;
+            return results.pop().expect("one result per message");
+        }
         let prepared = self.signed(prepared)?;
         let (reply, result) = tokio::sync::oneshot::channel();
         self.enqueue(vec![Job { prepared, reply }]);
@@ -129,26 +202,42 @@ impl Mailer {
     }
 
     /// `send_many` for messages already built (or refused while building, kept in place).
+    /// With VERP, each message goes as one transaction per recipient; its result merges them.
     pub async fn send_many_prepared(&self, messages: Vec<Result<Prepared>>) -> Vec<Result<SendReport>> {
+        let verp = self.shared.config.verp.as_ref();
         let mut receivers = Vec::with_capacity(messages.len());
         let mut jobs = Vec::with_capacity(messages.len());
         for m in messages {
             match m.and_then(|p| self.signed(p)) {
                 Ok(prepared) => {
-                    let (reply, result) = tokio::sync::oneshot::channel();
-                    jobs.push(Job { prepared, reply });
-                    receivers.push(Ok(result));
+                    let parts = match verp {
+                        Some(v) => verp_split(v, prepared),
+                        None => vec![prepared],
+                    };
+                    let mut group = Vec::with_capacity(parts.len());
+                    for prepared in parts {
+                        let (reply, result) = tokio::sync::oneshot::channel();
+                        group.push((prepared.envelope.to.clone(), result));
+                        jobs.push(Job { prepared, reply });
+                    }
+                    receivers.push(Ok(group));
                 }
                 Err(e) => receivers.push(Err(e)),
             }
         }
         self.enqueue(jobs);
+        let ended = || Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended"));
         let mut out = Vec::with_capacity(receivers.len());
         for r in receivers {
             out.push(match r {
-                Ok(rx) => rx
-                    .await
-                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended"))),
+                Ok(mut group) if group.len() == 1 => group.pop().expect("one").1.await.unwrap_or_else(|_| ended()),
+                Ok(group) => {
+                    let mut parts = Vec::with_capacity(group.len());
+                    for (to, rx) in group {
+                        parts.push((to, rx.await.unwrap_or_else(|_| ended())));
+                    }
+                    merge_reports(parts)
+                }
                 Err(e) => Err(e),
             });
         }

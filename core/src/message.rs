@@ -257,6 +257,8 @@ pub struct Message {
     pub return_path: Option<String>,
     /// The rule that picks MAIL FROM from the headers.
     pub sender_rule: SenderRule,
+    /// `List-*` headers and one-click unsubscribe (RFC 2369, 2919, 8058).
+    pub list: crate::list::ListHeaders,
 }
 
 impl Message {
@@ -364,7 +366,22 @@ impl Message {
                 ));
             }
         }
+        let list = self.list.headers()?;
+        let mut custom = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
+            check_header(name, value)?;
+            custom.push((name.as_str(), crate::list::normalize_custom(name, value)?));
+        }
+        crate::list::check_one_click(
+            list.iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .chain(custom.iter().map(|(n, v)| (*n, v.as_str()))),
+        )?;
+        for (name, value) in list
+            .iter()
+            .map(|(n, v)| (n.as_str(), v))
+            .chain(custom.iter().map(|(n, v)| (*n, v)))
+        {
             b = b.raw_header(custom_header(name, value)?);
         }
 
@@ -753,8 +770,23 @@ impl RawMessage {
             .chain(self.bytes.windows(4).position(|w| w == b"\r\n\r\n"))
             .min()
             .unwrap_or(self.bytes.len());
-        if self.bytes[..end].contains(&0) {
+        let head = &self.bytes[..end];
+        if head.contains(&0) {
             return Err(Error::invalid("message headers contain a forbidden NUL character"));
+        }
+        // RFC 8058 applies to raw messages too: only when one asks for one-click unsubscribe.
+        if head
+            .windows(21)
+            .any(|w| w.eq_ignore_ascii_case(b"list-unsubscribe-post"))
+        {
+            let text = String::from_utf8_lossy(head).replace("\r\n", "\n");
+            let unfolded = text.replace("\n ", " ").replace("\n\t", " ");
+            let fields: Vec<(&str, &str)> = unfolded
+                .split('\n')
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim(), v.trim()))
+                .collect();
+            crate::list::check_one_click(fields.iter().copied())?;
         }
         Ok(())
     }

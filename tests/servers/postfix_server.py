@@ -1,7 +1,8 @@
 """A real Postfix (master, smtpd, cleanup, qmgr, virtual) with Dovecot SASL, in its own
 directories, on a 127.0.0.1 high port: a submission service with STARTTLS (the test CA's
 localhost certificate), AUTH PLAIN/LOGIN, PIPELINING, SIZE, 8BITMIME, SMTPUTF8 and DSN,
-delivering every recipient in example.com / example.net to one Maildir.
+delivering every recipient in example.com / example.net to one Maildir; mail to bounce.example
+is accepted and bounces (Postfix's DSN comes back to a local sender).
 
     python postfix_server.py --outdir DIR --certs CERTS [--user NAME:PASS ...] [--require-tls]
 
@@ -95,6 +96,11 @@ def main_cf(d, certs, nobody, refuse):
                 else ""
             ),
             "mynetworks = 127.0.0.0/8",
+            # bounce.example is accepted, then every delivery to it fails: Postfix's own bounce
+            # (a DSN) goes back to the sender, in the Maildir when the sender is local.
+            "relay_domains = bounce.example",
+            "smtpd_reject_unlisted_recipient = no",
+            "transport_maps = inline:{ {bounce.example=error:5.1.1 mailbox does not exist} }",
             "default_transport = error:5.7.1 test server delivers to example.com and example.net only",
             "relay_transport = error:5.7.1 test server delivers to example.com and example.net only",
             "smtp_dns_support_level = disabled",
