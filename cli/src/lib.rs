@@ -1,7 +1,7 @@
 //! The `polymailer` command. One implementation: the cargo binary calls [`run`], and so does the
 //! Python package's console script (through the extension module).
 //!
-//! Exit status: 0 all good; 1 the check found problems; 2 bad usage or input; 3 the DNS
+//! Exit status: 0 all good; 1 the check found problems (parse-bounce: a file is not a report); 2 bad usage or input; 3 the DNS
 //! lookups failed (timeout, unreachable resolver); 4 a local I/O error.
 
 use std::ffi::OsString;
@@ -22,7 +22,7 @@ pub const DEFAULT_DNSBL: &[&str] = &["zen.spamhaus.org", "bl.spamcop.net", "b.ba
 #[command(
     name = "polymailer",
     version,
-    about = "Deliverability checks and DKIM keys for the domains you send from"
+    about = "Deliverability checks, DKIM keys and bounce parsing for the domains you send from"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// Check a sending domain: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, blacklists.
     Check(CheckArgs),
+    /// Parse bounces (DSN), complaints (ARF) and DMARC aggregate reports (.eml, .xml, .gz, .zip).
+    ParseBounce(ParseBounceArgs),
     /// DKIM keys.
     Dkim {
         #[command(subcommand)]
@@ -98,6 +100,19 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct ParseBounceArgs {
+    /// Files to parse; `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The environment variable holding the VERP secret (addresses are then verified).
+    #[arg(long)]
+    verp_secret_env: Option<String>,
+    /// One JSON object per file, one per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct KeygenArgs {
     /// The signing domain (d=).
     #[arg(long, short = 'd')]
@@ -131,6 +146,7 @@ where
     };
     let result = match cli.command {
         Command::Check(args) => check(args),
+        Command::ParseBounce(args) => parse_bounce(args),
         Command::Dkim {
             command: DkimCommand::Keygen(args),
         } => keygen(args),
@@ -151,6 +167,42 @@ pub fn exit_code(e: &Error) -> i32 {
         ErrorKind::Timeout | ErrorKind::Connection => 3,
         _ => 4,
     }
+}
+
+/// Exit 0 when every file is a report, 1 when one is not (it is still printed), 4 unreadable.
+fn parse_bounce(args: ParseBounceArgs) -> polymailer::Result<i32> {
+    let mut options = polymailer::bounce::ParseOptions::default();
+    if let Some(var) = &args.verp_secret_env {
+        let secret = std::env::var(var).map_err(|_| Error::invalid(format!("--verp-secret-env: {var} is not set")))?;
+        options.verp_secret = Some(secret.into_bytes());
+    }
+    let mut status = 0;
+    let mut out = std::io::stdout().lock();
+    for path in &args.files {
+        let raw = if path.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf).map(|_| buf)
+        } else {
+            std::fs::read(path)
+        }
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                polymailer::Stage::Build,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        let report = polymailer::bounce::parse_bounce(&raw, &options);
+        if !report.is_report() {
+            status = 1;
+        }
+        let _ = if args.json {
+            writeln!(out, "{}", report.to_json())
+        } else {
+            writeln!(out, "== {}\n{}", path.display(), report.to_table())
+        };
+    }
+    Ok(status)
 }
 
 fn check(args: CheckArgs) -> polymailer::Result<i32> {

@@ -53,3 +53,40 @@ fn exit_statuses_and_keygen() {
     assert_eq!(std::fs::read_to_string(&key).unwrap(), pem);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn parse_bounce_reads_files_and_verifies_verp() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bounces");
+    let hard = samples.join("dsn-hard.eml");
+    let out = Command::new(env!("CARGO_BIN_EXE_polymailer"))
+        .args(["parse-bounce", "--json", "--verp-secret-env", "PM_TEST_VERP"])
+        .arg(&hard)
+        .arg(samples.join("dmarc-report.xml.gz"))
+        .env("PM_TEST_VERP", "polymailer-test-verp-secret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["events"][0]["recipient"], "nobody@example.net");
+    assert_eq!(lines[0]["events"][0]["verp"]["verified"], true);
+    assert_eq!(lines[1]["kind"], "dmarc");
+    // Not a report: printed, exit 1. Missing file: exit 4. Unset secret variable: exit 2.
+    let plain = polymailer(&["parse-bounce", samples.join("plain.eml").to_str().unwrap()]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("kind: none"));
+    assert_eq!(
+        polymailer(&["parse-bounce", "/nonexistent/x.eml"]).status.code(),
+        Some(4)
+    );
+    let unset = polymailer(&[
+        "parse-bounce",
+        "--verp-secret-env",
+        "PM_UNSET_VAR_X",
+        hard.to_str().unwrap(),
+    ]);
+    assert_eq!(unset.status.code(), Some(2));
+}
