@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod bounce;
 mod check;
 mod config;
 mod connection;
@@ -22,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_domain, m)?)?;
     m.add_function(wrap_pyfunction!(check::dkim_keygen, m)?)?;
     m.add_function(wrap_pyfunction!(check::cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(bounce::parse_bounce, m)?)?;
+    m.add_function(wrap_pyfunction!(bounce::decode_verp, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

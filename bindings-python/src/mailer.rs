@@ -58,7 +58,7 @@ impl PyMailer {
     #[new]
     #[pyo3(signature = (host="localhost".to_string(), port=587, *, security=None, username=None, password=None,
         oauth2_token=None, timeout=None, pool=1, max_messages=0, local_hostname=None, tls=None, dkim=None,
-        rate_limit=None, allow_insecure_auth=false))]
+        rate_limit=None, allow_insecure_auth=false, verp=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -76,6 +76,7 @@ impl PyMailer {
         dkim: Option<&Bound<'_, PyDict>>,
         rate_limit: Option<(u32, f64)>,
         allow_insecure_auth: bool,
+        verp: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = TransportConfig::new(host, port);
         c.security = config::security(py, security, port)?;
@@ -92,6 +93,9 @@ impl PyMailer {
         });
         if let Some(spec) = dkim {
             c.dkim = Some(self::dkim(py, spec)?);
+        }
+        if let Some(spec) = verp {
+            c.verp = Some(crate::bounce::verp(py, spec)?);
         }
         c.transcript = config::logging_hook(py)?;
         Ok(PyMailer {

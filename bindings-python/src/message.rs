@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use polymailer::address::parse_list;
+use polymailer::list::ListEntry;
 use polymailer::{Attachment, Content, Mailbox, Message, Outgoing, Priority, RawMessage};
 
 use crate::errors::err;
@@ -51,6 +52,31 @@ fn one_mailbox(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) ->
     }
 }
 
+/// One `list` value: a URL, `(url, comment)`, `{"url", "comment"}`, or a list of those (one
+/// header line, entries joined).
+fn list_entries(value: &Bound<'_, PyAny>) -> PyResult<Vec<ListEntry>> {
+    if value.is_instance_of::<PyList>() {
+        let mut out = Vec::new();
+        for item in value.try_iter()? {
+            out.extend(list_entries(&item?)?);
+        }
+        return Ok(out);
+    }
+    if let Ok(t) = value.cast::<PyTuple>() {
+        let (url, comment): (String, Option<String>) = t.extract()?;
+        return Ok(vec![ListEntry { url, comment }]);
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let url: String = d
+            .get_item("url")?
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("list entry needs 'url'"))?
+            .extract()?;
+        let comment = d.get_item("comment")?.map(|c| c.extract()).transpose()?;
+        return Ok(vec![ListEntry { url, comment }]);
+    }
+    Ok(vec![ListEntry::new(value.extract::<String>()?)])
+}
+
 /// A path (str / os.PathLike) or a dict: `filename`, `content` (bytes or str), `path`,
 /// `content_type`, `cid`.
 fn attachment(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Attachment> {
@@ -85,7 +111,7 @@ impl PyMessage {
     #[new]
     #[pyo3(signature = (*, from_=None, to=None, subject=None, text=None, html=None, cc=None, bcc=None,
         reply_to=None, sender=None, attachments=None, headers=None, message_id=None, date=None,
-        priority=None, in_reply_to=None, references=None))]
+        priority=None, in_reply_to=None, references=None, list=None, one_click_unsubscribe=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -105,6 +131,8 @@ impl PyMessage {
         priority: Option<&str>,
         in_reply_to: Option<String>,
         references: Option<Vec<String>>,
+        list: Option<&Bound<'_, PyDict>>,
+        one_click_unsubscribe: bool,
     ) -> PyResult<Self> {
         let mut m = Message {
             from: one_mailbox(py, from_, "from_")?,
@@ -136,6 +164,13 @@ impl PyMessage {
                 m.headers.push((k.extract()?, v.extract()?));
             }
         }
+        if let Some(list) = list {
+            for (k, v) in list.iter() {
+                m.list.add(&k.extract::<String>()?, list_entries(&v)?);
+            }
+        }
+        m.list.one_click = one_click_unsubscribe;
+        m.list.headers().map_err(|e| err(py, e))?;
         Ok(PyMessage { inner: m })
     }
 

@@ -15,6 +15,7 @@ Native API for new code::
 import asyncio as _asyncio
 
 from . import _native, _tls  # noqa: F401  (_tls records what SSLContexts are told to trust)
+from ._bounces import BounceEvent, BounceReport, DmarcAggregate, DmarcRecord, VerpAddress, decode_verp, parse_bounce
 from ._deliverability import DkimKey, DomainReport, Finding, check_domain, check_domain_async, dkim_keygen
 from ._deliverability import _report as _check_report
 from ._native import Message, SendReport, service
@@ -30,7 +31,10 @@ class Mailer(_native.Mailer):
     (required) or ``"tls"`` (implicit, default on port 465). ``tls``: ``{"cafile": ...,
     "cadata": [...], "verify": True, "check_hostname": True}``. ``dkim``: ``{"domain", "selector",
     "private_key" (PEM) or "private_key_file"}``. ``rate_limit``: ``(messages, seconds)``.
-    Messages may be ``polymailer.Message``, stdlib ``email.message.Message`` or bytes.
+    ``verp``: ``{"domain", "secret", "prefix"}`` — each recipient gets its own envelope sender
+    ``bounces+alice=example.com-…@domain`` (one transaction each); read bounces back with
+    ``parse_bounce(raw, verp_secret=...)``. Messages may be ``polymailer.Message``, stdlib
+    ``email.message.Message`` or bytes.
     """
 
     @classmethod
@@ -77,4 +81,11 @@ __all__ = [
     "DomainReport",
     "Finding",
     "DkimKey",
+    "parse_bounce",
+    "decode_verp",
+    "BounceReport",
+    "BounceEvent",
+    "DmarcAggregate",
+    "DmarcRecord",
+    "VerpAddress",
 ]
