@@ -42,7 +42,13 @@ export interface SendMailOptions {
   envelope?: { from?: Address; to?: AddressField; cc?: AddressField; bcc?: AddressField };
   raw?: BodySource;
   dsn?: { id?: string; return?: 'headers' | 'full'; notify?: string | string[]; recipient?: string };
+  /** List-* headers (`unsubscribe`, `help`, `id`, ...); `oneClick` adds RFC 8058's List-Unsubscribe-Post. */
+  list?: { [key: string]: ListValue | ListValue[] | boolean | undefined; oneClick?: boolean };
 }
+
+export type ListUrl = string | { url: string; comment?: string };
+/** One header line: a URL, or an array of URLs joined in one line. */
+export type ListValue = ListUrl | ListUrl[];
 
 export interface SentMessageInfo {
   messageId?: string;
@@ -89,6 +95,8 @@ export interface TransportOptions {
   debug?: boolean;
   /** polymailer: allow AUTH over plain text to a non-loopback host (refused by default). */
   allowInsecureAuth?: boolean;
+  /** polymailer: each recipient gets its own envelope sender `bounces+rcpt=domain-…@domain` (one transaction each). */
+  verp?: { domain: string; secret: string | Buffer; prefix?: string };
 }
 
 /** Errors carry Nodemailer's fields. */
@@ -162,3 +170,61 @@ export interface DkimKey {
   zoneLine: string;
 }
 export declare function dkimKeygen(options: { domain: string; selector: string; algorithm?: 'rsa' | 'rsa3072' | 'rsa4096' | 'ed25519' }): DkimKey;
+
+export interface VerpAddress {
+  address: string;
+  prefix: string;
+  recipient: string;
+  messageTag: string;
+  verified: boolean;
+}
+export interface BounceEvent {
+  recipient: string | null;
+  originalRecipient: string | null;
+  action: 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded' | 'complaint';
+  status: string | null;
+  bounceClass: 'hard' | 'soft' | null;
+  smtpCode: number | null;
+  diagnostic: string | null;
+  remoteMta: string | null;
+  originalMessageId: string | null;
+  verp: VerpAddress | null;
+  messageMatches: boolean | null;
+  feedbackType: string | null;
+  sourceIp: string | null;
+  userAgent: string | null;
+}
+export interface DmarcRecord {
+  sourceIp: string | null;
+  count: number;
+  disposition: string;
+  dkim: string;
+  spf: string;
+  headerFrom: string;
+  envelopeFrom: string;
+  dkimDomains: string[];
+  spfDomains: string[];
+}
+export interface BounceReport {
+  kind: 'dsn' | 'arf' | 'dmarc' | 'none';
+  standard: boolean;
+  reportingMta: string | null;
+  originalEnvelopeId: string | null;
+  subject: string | null;
+  events: BounceEvent[];
+  dmarc: {
+    orgName: string;
+    email: string;
+    reportId: string;
+    domain: string;
+    policy: string;
+    begin: number;
+    end: number;
+    messages: number;
+    passed: number;
+    records: DmarcRecord[];
+  } | null;
+  note: string | null;
+}
+export declare function parseBounce(raw: Buffer | string, options?: { verpSecret?: string | Buffer; maxSize?: number }): BounceReport;
+export declare function decodeVerp(address: string, secret?: string | Buffer): VerpAddress | null;

@@ -78,6 +78,9 @@ function nativeOptions(options) {
           privateKey: String(options.dkim.privateKey),
         }
       : undefined,
+    verp: options.verp
+      ? { domain: String(options.verp.domain), secret: toBuffer(options.verp.secret), prefix: options.verp.prefix }
+      : undefined,
     allowInsecureAuth: options.allowInsecureAuth,
     recordTranscript: Boolean(options.logger && options.debug),
   };
@@ -258,7 +261,22 @@ function mailInput(mail) {
     dsnEnvid: dsn.id || dsn.envid,
     dsnNotify: dsn.notify === undefined ? undefined : [].concat(dsn.notify).flatMap((n) => String(n).split(',')),
     dsnOrcpt: dsn.recipient || dsn.orcpt,
+    list: listFields(mail.list),
+    listOneClick: Boolean(mail.list && mail.list.oneClick),
   };
+}
+
+/**
+ * Nodemailer's `list` object: each key a `List-*` header; an array value gives one header per
+ * element, a nested array several URLs in one header; a URL is a string or `{ url, comment }`.
+ * `oneClick: true` (polymailer) adds RFC 8058's `List-Unsubscribe-Post`.
+ */
+function listFields(list) {
+  if (!list || typeof list !== 'object') return undefined;
+  const entry = (v) => (typeof v === 'string' ? { url: v } : v && v.url ? { url: String(v.url), comment: v.comment == null ? undefined : String(v.comment) } : null);
+  return Object.entries(list)
+    .filter(([key]) => key !== 'oneClick')
+    .flatMap(([key, value]) => [].concat(value || []).map((line) => ({ key, entries: [].concat(line || []).map(entry).filter(Boolean) })));
 }
 
 function toError(fields) {
@@ -417,4 +435,29 @@ function dkimKeygen({ domain, selector, algorithm } = {}) {
   return o.key;
 }
 
-module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl, checkDomain, dkimKeygen };
+/** snake_case keys (the core's JSON) as camelCase, all the way down. */
+function camel(v) {
+  if (Array.isArray(v)) return v.map(camel);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), camel(x)]));
+}
+
+const secretBuffer = (s) => (s === undefined || s === null ? undefined : toBuffer(s));
+
+/**
+ * Parses a bounce (DSN), a complaint (ARF) or a DMARC aggregate report (the message, or the
+ * report's XML/gzip/zip bytes). Never throws for bad input: `kind` is 'none' with a `note`.
+ * Options: `verpSecret` (verifies VERP addresses), `maxSize` (bytes).
+ */
+function parseBounce(raw, options = {}) {
+  const o = native.parseBounce(toBuffer(raw), secretBuffer(options.verpSecret), options.maxSize);
+  const table = o.table;
+  return Object.defineProperty(camel(JSON.parse(o.report)), 'toString', { value: () => table });
+}
+
+/** `bounces+alice=example.com-<tag>-<mac>@domain` → `{ recipient, messageTag, verified, ... }` or null. */
+function decodeVerp(address, secret) {
+  return camel(JSON.parse(native.decodeVerp(String(address), secretBuffer(secret))));
+}
+
+module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl, checkDomain, dkimKeygen, parseBounce, decodeVerp };

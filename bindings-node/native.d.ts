@@ -45,6 +45,12 @@ export interface AuthOptions {
   accessToken?: string
 }
 
+/** `{ report }` (the core's JSON) and its `table`. */
+export interface BounceOutcome {
+  report: string
+  table: string
+}
+
 export declare function checkDomain(domain: string, pairs: Array<CheckPair>, dkim?: DkimOptions | undefined | null): Promise<CheckOutcome>
 
 /**
@@ -74,6 +80,9 @@ export interface DataUri {
   contentType?: string
   error?: ErrorFields
 }
+
+/** The decoded address as JSON (`null` when it is not a VERP address). */
+export declare function decodeVerp(address: string, secret?: Buffer | undefined | null): string
 
 export interface DkimKey {
   algorithm: string
@@ -128,6 +137,16 @@ export interface KeygenOutcome {
   error?: ErrorFields
 }
 
+export interface ListEntryInput {
+  url: string
+  comment?: string
+}
+
+export interface ListFieldInput {
+  key: string
+  entries: Array<ListEntryInput>
+}
+
 /**
  * The mail object after index.js flattened address fields to lists and attachments' string
  * content to Buffers.
@@ -157,6 +176,10 @@ export interface MailInput {
   dsnEnvid?: string
   dsnNotify?: Array<string>
   dsnOrcpt?: string
+  /** Nodemailer's `list` object, one entry per header line (index.js flattens it). */
+  list?: Array<ListFieldInput>
+  /** `list.oneClick`: add `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. */
+  listOneClick?: boolean
 }
 
 /** A settled call: exactly one of `info` and `error` is set. */
@@ -164,6 +187,8 @@ export interface Outcome {
   info?: SentInfo
   error?: ErrorFields
 }
+
+export declare function parseBounce(raw: Buffer, verpSecret?: Buffer | undefined | null, maxSize?: number | undefined | null): BounceOutcome
 
 /**
  * Nodemailer's `parseConnectionUrl`: the URL (core parser) as `createTransport` options, `tls.*`
@@ -225,6 +250,8 @@ export interface TransportOptions {
   rateDelta?: number
   rateLimit?: number
   dkim?: DkimOptions
+  /** `{ domain, secret, prefix }`: a VERP envelope sender per recipient. */
+  verp?: VerpOptions
   allowInsecureAuth?: boolean
   /** Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`). */
   recordTranscript?: boolean
@@ -232,6 +259,12 @@ export interface TransportOptions {
 
 /** The known service names, for the "unknown service" error. */
 export declare function unknownService(key: string): ErrorFields
+
+export interface VerpOptions {
+  domain: string
+  secret: Buffer
+  prefix?: string
+}
 
 /** The core's service table, by name, alias, domain or address (Nodemailer's `wellKnown`). */
 export declare function wellKnown(key: string): WellKnown | null

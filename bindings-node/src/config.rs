@@ -69,9 +69,28 @@ pub struct TransportOptions {
     pub rate_delta: Option<f64>,
     pub rate_limit: Option<u32>,
     pub dkim: Option<DkimOptions>,
+    /// `{ domain, secret, prefix }`: a VERP envelope sender per recipient.
+    pub verp: Option<VerpOptions>,
     pub allow_insecure_auth: Option<bool>,
     /// Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`).
     pub record_transcript: Option<bool>,
+}
+
+#[napi(object)]
+pub struct VerpOptions {
+    pub domain: String,
+    pub secret: Buffer,
+    pub prefix: Option<String>,
+}
+
+impl VerpOptions {
+    pub fn config(self) -> polymailer::Result<polymailer::bounce::Verp> {
+        let v = polymailer::bounce::Verp::new(&self.domain, self.secret.to_vec())?;
+        match self.prefix {
+            Some(p) => v.with_prefix(&p),
+            None => Ok(v),
+        }
+    }
 }
 
 fn ms(v: Option<f64>, default: Duration) -> Duration {
@@ -150,6 +169,9 @@ impl TryFrom<TransportOptions> for TransportConfig {
         }
         if let Some(d) = o.dkim {
             c.dkim = Some(d.config()?);
+        }
+        if let Some(v) = o.verp {
+            c.verp = Some(v.config()?);
         }
         c.allow_insecure_auth = o.allow_insecure_auth.unwrap_or(false);
         Ok(c)

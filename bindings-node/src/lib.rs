@@ -2,6 +2,7 @@
 //! and from the `polymailer` core. `index.js` adds the callback/Promise and EventEmitter idioms.
 //! Files mirror the core: `config.rs`, `message.rs`, `mailer.rs`, `errors.rs`.
 
+mod bounce;
 mod check;
 mod config;
 mod errors;

@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use polymailer::address::{self, parse_list};
+use polymailer::list::ListEntry;
 use polymailer::{
     Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Outgoing, Priority, RawMessage, Result, SenderRule,
 };
@@ -68,6 +69,22 @@ pub struct MailInput {
     pub dsn_envid: Option<String>,
     pub dsn_notify: Option<Vec<String>>,
     pub dsn_orcpt: Option<String>,
+    /// Nodemailer's `list` object, one entry per header line (index.js flattens it).
+    pub list: Option<Vec<ListFieldInput>>,
+    /// `list.oneClick`: add `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub list_one_click: Option<bool>,
+}
+
+#[napi(object)]
+pub struct ListEntryInput {
+    pub url: String,
+    pub comment: Option<String>,
+}
+
+#[napi(object)]
+pub struct ListFieldInput {
+    pub key: String,
+    pub entries: Vec<ListEntryInput>,
 }
 
 fn mailboxes(list: Option<AddressList>) -> Result<Vec<Mailbox>> {
@@ -184,6 +201,18 @@ impl TryFrom<MailInput> for Outgoing {
         for h in mail.headers.unwrap_or_default() {
             m.headers.push((h.key, h.value));
         }
+        for f in mail.list.unwrap_or_default() {
+            let entries = f
+                .entries
+                .into_iter()
+                .map(|e| ListEntry {
+                    url: e.url,
+                    comment: e.comment,
+                })
+                .collect();
+            m.list.add(&f.key, entries);
+        }
+        m.list.one_click = mail.list_one_click.unwrap_or(false);
         Ok(Outgoing::Fields(Box::new(m)))
     }
 }

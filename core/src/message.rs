@@ -377,12 +377,25 @@ impl Message {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .chain(custom.iter().map(|(n, v)| (*n, v.as_str()))),
         )?;
+        // lettre keeps one header per name; repeated names (two List-Help lines, PHPMailer's
+        // repeated addCustomHeader) are written after the others, in order.
+        let mut repeated = lettre::message::header::Headers::new();
+        let mut repeated_text = String::new();
+        let mut seen: Vec<&str> = Vec::new();
         for (name, value) in list
             .iter()
             .map(|(n, v)| (n.as_str(), v))
             .chain(custom.iter().map(|(n, v)| (*n, v)))
         {
-            b = b.raw_header(custom_header(name, value)?);
+            let header = custom_header(name, value)?;
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                repeated.insert_raw(header);
+                repeated_text.push_str(&repeated.to_string());
+                repeated.clear();
+            } else {
+                seen.push(name);
+                b = b.raw_header(header);
+            }
         }
 
         let mut files = Vec::new();
@@ -392,8 +405,16 @@ impl Message {
             Part::Multi(p) => b.multipart(p),
         }
         .map_err(|e| Error::invalid(format!("message: {e}")))?;
+        let mut formatted = msg.formatted();
+        if !repeated_text.is_empty() {
+            let end = formatted
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(formatted.len(), |i| i + 2);
+            formatted.splice(end..end, repeated_text.into_bytes());
+        }
         Ok(Prepared {
-            content: splice_files(msg.formatted(), files),
+            content: splice_files(formatted, files),
             envelope,
             message_id: Some(message_id),
         })

@@ -295,8 +295,18 @@ fn one_click_unsubscribe_is_signed() {
     let err = mailer.send_blocking(&custom).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     custom.headers[0].1 = "https://example.com/u/1, u@example.com".into();
+    // A name given twice is written twice, in order (lettre alone keeps the last).
+    custom.headers.push(("X-Tag".into(), "first".into()));
+    custom.headers.push(("X-Tag".into(), "second".into()));
     mailer.send_blocking(&custom).unwrap();
     let got = server.wait_for(2);
+    let t = got[1].text();
+    let (first, second) = (t.find("\r\nX-Tag: first\r\n"), t.find("\r\nX-Tag: second\r\n"));
+    assert!(first.is_some() && second.is_some() && first < second, "{t}");
+    assert!(
+        second.unwrap() < t.find("\r\n\r\n").unwrap(),
+        "in the header block: {t}"
+    );
     assert!(got[1]
         .text()
         .replace("\r\n ", " ")

@@ -32,8 +32,9 @@ const smtpSink = (args = []) => spawnServer('sink', args);
 /** dnsmasq serving tests/dns/zone.conf; `dir` holds the zone's DKIM keys. */
 const dnsServer = () => spawnServer('dns', []);
 
-async function captureServer(args = []) {
-  const server = await spawnServer('capture', args);
+/** The capture server, or (kind 'postfix' / 'exim') a real MTA taking its flags. */
+async function captureServer(args = [], kind = 'capture') {
+  const server = await spawnServer(kind, args);
   const outdir = server.dir;
   const messages = () =>
     fs

@@ -36,3 +36,16 @@ async function deliverability(): Promise<void> {
   console.log(key.recordName, key.recordStrings.join(''), key.privateKey.length);
 }
 void deliverability;
+
+async function bounces(): Promise<void> {
+  const verping = nodemailer.createTransport({ host: 'localhost', port: 587, verp: { domain: 'bounces.example.com', secret: 'a secret of 16+ bytes' } });
+  await verping.sendMail({
+    from: 'news@example.com',
+    to: 'a@example.com',
+    list: { unsubscribe: [['https://example.com/u/1', 'mailto:u@example.com']], id: { url: 'news.example.com', comment: 'News' }, oneClick: true },
+  });
+  const report = nodemailer.parseBounce(Buffer.from('...'), { verpSecret: 'a secret of 16+ bytes' });
+  const hard = report.events.filter((e) => e.bounceClass === 'hard').map((e) => e.verp?.recipient ?? e.recipient);
+  console.log(report.kind, hard, report.dmarc?.passed, nodemailer.decodeVerp('x@y')?.verified);
+}
+void bounces;
