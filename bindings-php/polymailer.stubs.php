@@ -101,6 +101,9 @@ class PHPMailer
     public $DKIM_extraHeaders;
     public $DKIM_private;
     public $DKIM_private_string;
+    public $VERP_domain;
+    public $VERP_secret;
+    public $VERP_prefix;
     public $action_function;
     public $XMailer;
     public function isSMTP(): void {}
@@ -189,5 +192,12 @@ class Deliverability
 {
     public static function checkDomain(string $domain, mixed $options = null): array {}
     public static function dkimKeygen(string $domain, string $selector, ?string $algorithm = null): array {}
+    public function __construct() {}
+}
+
+class Bounce
+{
+    public static function parse(string $raw, ?array $options = null): mixed {}
+    public static function decodeVerp(string $address, ?string $secret = null): mixed {}
     public function __construct() {}
 }

@@ -73,6 +73,9 @@ pub struct Settings {
     pub dkim_private: Option<String>,
     pub dkim_private_string: Option<String>,
     pub dkim_identity: Option<String>,
+    pub verp_domain: Option<String>,
+    pub verp_secret: Option<String>,
+    pub verp_prefix: Option<String>,
     pub debug: bool,
 }
 
@@ -179,6 +182,13 @@ impl Settings {
                 self.dkim_identity.as_deref(),
                 None,
             )?);
+        }
+        if let (Some(domain), Some(secret)) = (&self.verp_domain, &self.verp_secret) {
+            let verp = polymailer::bounce::Verp::new(domain, secret.as_bytes())?;
+            c.verp = Some(match &self.verp_prefix {
+                Some(p) => verp.with_prefix(p)?,
+                None => verp,
+            });
         }
         if self.debug {
             c.transcript = Some(transcript.clone());

@@ -7,6 +7,7 @@
 
 use ext_php_rs::prelude::*;
 
+mod bounce;
 mod check;
 mod config;
 mod debug;
@@ -46,6 +47,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<smtp::Smtp>()
         .class::<smtp::Services>()
         .class::<check::Deliverability>()
+        .class::<bounce::Bounce>()
         .class::<mailer::PHPMailer>()
         .request_startup_function(request_startup)
         .info_function(module_info)

@@ -114,6 +114,14 @@ pub struct PHPMailer {
     pub dkim_private: Value,
     #[php(prop, name = "DKIM_private_string")]
     pub dkim_private_string: Value,
+    /// polymailer: with VERP_domain and VERP_secret, each recipient gets its own envelope
+    /// sender `bounces+rcpt=domain-…@VERP_domain` (read bounces with `Polymailer\Bounce::parse`).
+    #[php(prop, name = "VERP_domain")]
+    pub verp_domain: Value,
+    #[php(prop, name = "VERP_secret")]
+    pub verp_secret: Value,
+    #[php(prop, name = "VERP_prefix")]
+    pub verp_prefix: Value,
     #[php(prop, name = "action_function")]
     pub action_function: Value,
     #[php(prop, name = "XMailer")]
@@ -184,6 +192,9 @@ impl PHPMailer {
             dkim_extra_headers: Value::array(),
             dkim_private: Value::str(""),
             dkim_private_string: Value::str(""),
+            verp_domain: Value::str(""),
+            verp_secret: Value::str(""),
+            verp_prefix: Value::str(""),
             action_function: Value::str(""),
             x_mailer: Value::str(""),
             exceptions: false,

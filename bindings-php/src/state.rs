@@ -193,6 +193,9 @@ impl PHPMailer {
             dkim_private: self.dkim_private.non_empty(),
             dkim_private_string: self.dkim_private_string.non_empty(),
             dkim_identity: self.dkim_identity.non_empty(),
+            verp_domain: self.verp_domain.non_empty(),
+            verp_secret: self.verp_secret.non_empty(),
+            verp_prefix: self.verp_prefix.non_empty(),
             debug: self.smtp_debug.long_or(0) > 0,
         }
     }

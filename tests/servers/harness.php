@@ -72,9 +72,10 @@ final class DnsServer extends SpawnedServer
 
 final class CaptureServer extends SpawnedServer
 {
-    public function __construct(array $args = [])
+    /** `$kind` 'postfix' or 'exim': a real MTA taking the capture server's flags. */
+    public function __construct(array $args = [], string $kind = 'capture')
     {
-        parent::__construct('capture', $args);
+        parent::__construct($kind, $args);
     }
 
     /** @return array<int, array{meta: array, data: string, eml: string}> */
