@@ -10,6 +10,8 @@ cd fuzz
 status=0
 for target in $(cargo +nightly fuzz list); do
   mkdir -p "corpus/$target"
+  # The bounce parser starts from the sample reports the tests use.
+  [ "$target" = bounce ] && cp ../tests/bounces/*.eml ../tests/bounces/*.xml* ../tests/bounces/*.zip "corpus/$target/"
   log=$(mktemp)
   if cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
     crashes=0
