@@ -1,7 +1,8 @@
 //! The `polymailer` command. One implementation: the cargo binary calls [`run`], and so does the
 //! Python package's console script (through the extension module).
 //!
-//! Exit status: 0 all good; 1 the check found problems (parse-bounce: a file is not a report); 2 bad usage or input; 3 the DNS
+//! Exit status: 0 all good; 1 the check found problems (parse-bounce: a file is not a report;
+//! send: a recipient or row was not sent); 2 bad usage or input; 3 the DNS
 //! lookups failed (timeout, unreachable resolver); 4 a local I/O error.
 
 use std::ffi::OsString;
@@ -13,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use polymailer::check::{check_domain_blocking, CheckOptions, ResolverSettings};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
 use polymailer::{DkimConfig, Error, ErrorKind};
+
+mod send;
 
 /// The blacklists `polymailer check --ip` asks when no `--dnsbl` is given (`--no-dnsbl` asks
 /// none). Some refuse queries from public resolvers: that is reported as an error, not a listing.
@@ -33,6 +36,8 @@ struct Cli {
 enum Command {
     /// Check a sending domain: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, blacklists.
     Check(CheckArgs),
+    /// Send a test message (swaks-style), or a mail merge with --bulk list.csv --template m.eml.
+    Send(Box<send::SendArgs>),
     /// Parse bounces (DSN), complaints (ARF) and DMARC aggregate reports (.eml, .xml, .gz, .zip).
     ParseBounce(ParseBounceArgs),
     /// DKIM keys.
@@ -147,6 +152,7 @@ where
     let result = match cli.command {
         Command::Check(args) => check(args),
         Command::ParseBounce(args) => parse_bounce(args),
+        Command::Send(args) => send::send(*args),
         Command::Dkim {
             command: DkimCommand::Keygen(args),
         } => keygen(args),
@@ -160,12 +166,21 @@ where
     }
 }
 
-/// The exit status for an error, by its kind.
+/// The exit status for an error, by its kind: 2 bad input, 3 connection or timeout (DNS
+/// included), 4 local I/O, 5 authentication refused, 6 TLS, 7 refused by the server (sender,
+/// recipients, content, size), 8 protocol error or a missing extension.
 pub fn exit_code(e: &Error) -> i32 {
     match e.kind() {
         ErrorKind::InvalidInput => 2,
         ErrorKind::Timeout | ErrorKind::Connection => 3,
-        _ => 4,
+        ErrorKind::Io => 4,
+        ErrorKind::Auth => 5,
+        ErrorKind::Tls => 6,
+        ErrorKind::SenderRefused
+        | ErrorKind::RecipientsRefused
+        | ErrorKind::DataRefused
+        | ErrorKind::MessageTooLarge => 7,
+        ErrorKind::Protocol | ErrorKind::NotSupported => 8,
     }
 }
 

@@ -90,3 +90,189 @@ fn parse_bounce_reads_files_and_verifies_verp() {
     ]);
     assert_eq!(unset.status.code(), Some(2));
 }
+
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
+fn send_cmd(args: &[&str], password: Option<&str>) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_polymailer"));
+    c.arg("send").args(args);
+    if let Some(p) = password {
+        c.env("PM_TEST_PASSWORD", p);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn send_one_message_with_starttls_auth_and_transcript() {
+    let server = common::Server::capture(&["--starttls", "--user", "alice:s3cret-pw", "--require-auth"]);
+    let certs = common::certs();
+    let dir = std::env::temp_dir().join(format!("pm-cli-send-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.txt");
+    std::fs::write(&file, "attached\n").unwrap();
+    let url = format!("smtp://alice@localhost:{}", server.port);
+    let ca = certs.join("ca.pem");
+    let base = [
+        "--server",
+        &url,
+        "--starttls",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--password-env",
+        "PM_TEST_PASSWORD",
+        "--from",
+        "Ops <ops@example.com>",
+        "--to",
+        "a@example.com",
+        "--to",
+        "b@example.net",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--subject",
+        "swaks-like",
+        "--attach",
+        file.to_str().unwrap(),
+        "--header",
+        "X-Test: 1",
+        "--show-transcript",
+        "--json",
+    ]);
+    let out = send_cmd(&args, Some("s3cret-pw"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["code"], 250);
+    assert_eq!(
+        report["accepted"],
+        serde_json::json!(["a@example.com", "b@example.net"])
+    );
+    // The transcript shows the conversation, never the password.
+    assert!(stderr.contains("C: STARTTLS") && stderr.contains("C: AUTH"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret-pw") && !stderr.contains("czNjcmV0LXB3"),
+        "{stderr}"
+    );
+    let got = server.wait_for(1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].meta["auth"], "alice");
+    assert_eq!(got[0].meta["tls"], true);
+    let text = got[0].text();
+    assert!(
+        text.contains("Subject: swaks-like") && text.contains("X-Test: 1") && text.contains("report.txt"),
+        "{text}"
+    );
+
+    // Exit statuses by kind: wrong password 5; untrusted certificate 6; password in the URL 2.
+    assert_eq!(send_cmd(&base, Some("wrong")).status.code(), Some(5));
+    let untrusted = [
+        "--server",
+        &url,
+        "--starttls",
+        "--password-env",
+        "PM_TEST_PASSWORD",
+        "--from",
+        "o@example.com",
+        "--to",
+        "a@example.com",
+    ];
+    assert_eq!(send_cmd(&untrusted, Some("s3cret-pw")).status.code(), Some(6));
+    let in_url = format!("smtp://alice:s3cret-pw@localhost:{}", server.port);
+    let leaked = ["--server", &in_url, "--from", "o@example.com", "--to", "a@example.com"];
+    assert_eq!(send_cmd(&leaked, None).status.code(), Some(2));
+    // No password and no terminal: refused before connecting.
+    assert_eq!(send_cmd(&base[..6], None).status.code(), Some(2));
+    assert_eq!(server.messages().len(), 1, "nothing else was delivered");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bulk_merge_reports_rows_and_resumes_without_resending() {
+    let server = common::Server::capture(&["--pipelining", "--refuse", "refused@example.net"]);
+    let dir = std::env::temp_dir().join(format!("pm-cli-bulk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("list.csv");
+    std::fs::write(
+        &list,
+        "email,name\nann@example.com,Ann\n\"bo@example.com\",\"Bo, Jr.\"\nnot an address,X\nrefused@example.net,R\ncy@example.com,\"Cy\r\nBcc: evil@example.com\"\n",
+    )
+    .unwrap();
+    let template = dir.join("message.eml");
+    std::fs::write(&template, "From: News <news@example.com>\nTo: \"{{name}}\" <{{email}}>\nSubject: Hello {{name}}\n\nDear {{name}},\nnews.\n").unwrap();
+    let results = dir.join("results.csv");
+    let url = format!("smtp://127.0.0.1:{}", server.port);
+    let args = [
+        "--server",
+        &url,
+        "--no-tls",
+        "--bulk",
+        list.to_str().unwrap(),
+        "--template",
+        template.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--pool",
+        "2",
+        "--rate",
+        "50",
+        "--json",
+    ];
+    let out = send_cmd(&args, None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            summary["sent"].as_u64(),
+            summary["refused"].as_u64(),
+            summary["invalid"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2))
+    );
+    let got = server.wait_for(2);
+    assert_eq!(got.len(), 2);
+    let texts: Vec<String> = got.iter().map(|g| g.text()).collect();
+    assert!(texts
+        .iter()
+        .any(|t| t.contains("Subject: Hello Ann") && t.contains("Dear Ann,")));
+    assert!(texts
+        .iter()
+        .any(|t| t.contains("\"Bo, Jr.\" <bo@example.com>") || t.contains("Bo, Jr. <bo@example.com>")));
+    assert!(texts.iter().all(|t| !t.contains("evil@example.com")));
+    let rows = polymailer_cli_csv(&results);
+    let status = |email: &str| {
+        rows.iter()
+            .filter(|r| r[0] == email)
+            .map(|r| r[1].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(status("ann@example.com"), ["sent"]);
+    assert_eq!(status("refused@example.net"), ["refused"]);
+    assert_eq!(status("not an address"), ["invalid"]);
+    // A re-run: the sent rows are skipped, the others tried again, nothing delivered twice.
+    let again = send_cmd(&args, None);
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (summary["sent"].as_u64(), summary["skipped"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(server.wait_for(0).len(), 2);
+    assert_eq!(status("ann@example.com"), ["sent"]);
+    assert_eq!(
+        polymailer_cli_csv(&results)
+            .iter()
+            .filter(|r| r[0] == "refused@example.net")
+            .count(),
+        2
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn polymailer_cli_csv(path: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.splitn(5, ',').map(|s| s.trim_matches('"').to_string()).collect())
+        .collect()
+}
