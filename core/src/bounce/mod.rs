@@ -264,6 +264,13 @@ impl Default for ParseOptions {
 
 /// Parses a DSN, ARF or DMARC report (a whole message, or a DMARC report file: XML, gzip or zip).
 pub fn parse_bounce(raw: &[u8], options: &ParseOptions) -> BounceReport {
+    // mail-parser has a `debug_assert!` on some corrupt MIME structures (its release build
+    // recovers from them): in a debug build that is a panic, reported here as `none`.
+    std::panic::catch_unwind(|| parse(raw, options))
+        .unwrap_or_else(|_| BounceReport::none("the MIME structure is corrupt"))
+}
+
+fn parse(raw: &[u8], options: &ParseOptions) -> BounceReport {
     if raw.len() > options.max_size {
         return BounceReport::none(format!(
             "input is {} bytes, above the {}-byte limit",
