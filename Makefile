@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install bench bench-dns soak fuzz dist clean
+.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install php-phpize bench bench-dns soak fuzz dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -69,6 +69,9 @@ php-install: php ## copy the extension into PHP's extension dir and enable it fo
 	install -m 0755 $(PHP_EXT) "$$(php-config --extension-dir)/polymailer.so"
 	echo "extension=polymailer.so" > "$$(php -r 'echo PHP_CONFIG_FILE_SCAN_DIR;')/30-polymailer.ini"
 	php -r 'echo class_exists("Polymailer\PHPMailer\PHPMailer") ? "polymailer loaded\n" : exit(1);'
+
+php-phpize:      ## the PECL / PIE build route (phpize, configure, make, make install) in a scratch copy
+	scripts/php-phpize.sh
 
 bench: setup     ## msg/s against the peers and Postfix smtp-source on the same smtp-sink
 	scripts/bench.sh

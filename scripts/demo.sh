@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build -q -p polymailer-example
+# One profile: the bindings are release builds, so the Rust example is too.
+cargo build --release -q -p polymailer-example
 make -s python node php
 # `require('polymailer')` resolves to the freshly built package.
 mkdir -p tests/.state/node_path && ln -sfn "$PWD/bindings-node" tests/.state/node_path/polymailer
@@ -28,7 +29,7 @@ run() {
   printf '%-8s ' "$name"
   if ! "$@"; then echo "$name example FAILED"; failed=1; fi
 }
-run rust target/debug/send
+run rust target/release/send
 run python .venv/bin/python examples/python/send.py
 run node node examples/node/send.js
 run php php -d extension=target/release/libpolymailer.so examples/php/send.php
