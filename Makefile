@@ -86,10 +86,8 @@ soak: setup     ## 200,000 messages per language (RSS start/peak/end); 2,500 con
 fuzz:            ## cargo-fuzz each parser/encoder for FUZZ_SECONDS (default 60); not part of make test
 	scripts/fuzz.sh
 
-dist: setup node php ## the Python wheel, the npm package and polymailer.so in dist/
-	.venv/bin/maturin build --release -q -m bindings-python/Cargo.toml -o dist
-	cd bindings-node && npm pack --pack-destination ../dist
-	install -m 0755 $(PHP_EXT) dist/polymailer.so
+dist: setup node php ## wheel (manylinux2014) + sdist, the npm main and platform packages, polymailer.so; each checked
+	scripts/dist.sh
 
 clean:
 	rm -rf target tests/.state dist

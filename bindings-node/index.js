@@ -5,7 +5,26 @@
 
 const EventEmitter = require('events');
 const fs = require('fs');
-const native = require('./native.js');
+const native = loadNative();
+
+/** The engine: a locally built `polymailer.<platform>.node`, or the platform package npm installed. */
+function loadNative() {
+  try {
+    return require('./native.js');
+  } catch (err) {
+    const libc = process.platform === 'linux' ? (process.report && process.report.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl') : '';
+    const platform = `${process.platform}-${process.arch}${libc}`;
+    throw Object.assign(
+      new Error(
+        `polymailer has no engine for ${platform}: prebuilt packages exist for linux-x64-gnu (polymailer-linux-x64-gnu, ` +
+          `installed through optionalDependencies; reinstall without --no-optional / --omit=optional). ` +
+          `To build from source (needs Rust, https://rustup.rs): in a clone of the polymailer repository run \`make node\`, ` +
+          `then install its bindings-node directory (npm install /path/to/polymailer/bindings-node)`
+      ),
+      { code: 'ENOENGINE', platform, cause: err }
+    );
+  }
+}
 
 const { NativeTransport, checkOptions, parseDataUri } = native;
 
