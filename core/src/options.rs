@@ -223,7 +223,9 @@ impl TransportConfig {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// `%XX` escapes decoded (a `%` without two characters after it stays as it is); `None` when
+/// the result is not UTF-8 or an escape is not hex.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -111,6 +111,28 @@ pub struct BounceEvent {
     pub user_agent: Option<String>,
 }
 
+impl BounceEvent {
+    /// An event with only its action known.
+    fn new(action: Action) -> Self {
+        BounceEvent {
+            recipient: None,
+            original_recipient: None,
+            action,
+            status: None,
+            bounce_class: None,
+            smtp_code: None,
+            diagnostic: None,
+            remote_mta: None,
+            original_message_id: None,
+            verp: None,
+            message_matches: None,
+            feedback_type: None,
+            source_ip: None,
+            user_agent: None,
+        }
+    }
+}
+
 /// One row of a DMARC aggregate report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DmarcRecord {
@@ -514,7 +536,6 @@ fn dsn(msg: &Parsed, options: &ParseOptions) -> BounceReport {
         report.events.push(BounceEvent {
             recipient: Some(typed_value(rcpt)),
             original_recipient: field(g, "original-recipient").map(typed_value),
-            action,
             bounce_class: class_of(action, status.as_deref(), code),
             status,
             smtp_code: code,
@@ -522,10 +543,7 @@ fn dsn(msg: &Parsed, options: &ParseOptions) -> BounceReport {
             remote_mta: field(g, "remote-mta").map(typed_value),
             original_message_id: id.clone(),
             verp: verp.clone(),
-            message_matches: None,
-            feedback_type: None,
-            source_ip: None,
-            user_agent: None,
+            ..BounceEvent::new(action)
         });
     }
     if report.events.is_empty() {
@@ -562,19 +580,12 @@ fn arf(raw: &[u8], msg: &Parsed, options: &ParseOptions) -> BounceReport {
         subject: None,
         events: vec![BounceEvent {
             recipient: rcpt,
-            original_recipient: None,
-            action: Action::Complaint,
-            status: None,
-            bounce_class: None,
-            smtp_code: None,
-            diagnostic: None,
-            remote_mta: None,
             original_message_id: id,
             verp: ret.and_then(|r| decode_verp(&r, options.verp_secret.as_deref())),
-            message_matches: None,
             feedback_type: Some(feedback_type),
             source_ip: f.source_ip().map(|ip| ip.to_string()),
             user_agent: f.user_agent().map(str::to_string),
+            ..BounceEvent::new(Action::Complaint)
         }],
         dmarc: None,
         note: None,
@@ -671,19 +682,13 @@ fn plain_text_bounce(msg: &Parsed, options: &ParseOptions) -> Option<BounceRepor
         let code = smtp_code(&text);
         BounceEvent {
             recipient: rcpt,
-            original_recipient: None,
-            action,
             bounce_class: class_of(action, status.as_deref(), code),
             status,
             smtp_code: code,
             diagnostic: (!text.is_empty()).then_some(text),
-            remote_mta: None,
             original_message_id: id.clone(),
             verp: verp.clone(),
-            message_matches: None,
-            feedback_type: None,
-            source_ip: None,
-            user_agent: None,
+            ..BounceEvent::new(action)
         }
     };
     let events = if found.is_empty() {

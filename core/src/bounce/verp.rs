@@ -137,7 +137,11 @@ pub fn decode_verp(address: &str, secret: Option<&[u8]>) -> Option<VerpAddress> 
     {
         return None;
     }
-    let recipient = format!("{}@{}", unescape_local(rcpt_local)?, rcpt_domain.to_ascii_lowercase());
+    let recipient = format!(
+        "{}@{}",
+        crate::options::percent_decode(rcpt_local)?,
+        rcpt_domain.to_ascii_lowercase()
+    );
     let verified = secret.is_some_and(|s| {
         let want = mac(s, prefix, &recipient, &tag);
         want.len() == mac_part.len()
@@ -211,23 +215,6 @@ fn escape_local(local: &str) -> String {
         }
     }
     out
-}
-
-fn unescape_local(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
