@@ -233,7 +233,7 @@ impl PyConnection {
         msg: &[u8],
         mail_options: Vec<String>,
         rcpt_options: Vec<String>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<(Bound<'py, PyDict>, CodeMsg)> {
         // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
         let envelope = Envelope {
             from: address::envelope_address_or_local("from_addr", &from_addr).map_err(|e| err(py, e))?,
@@ -269,7 +269,7 @@ impl PyConnection {
         for r in report.rejected {
             refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
         }
-        Ok(refused)
+        Ok((refused, code_msg(py, &report.response)))
     }
 
     /// QUIT and close; the reply if the server gave one.

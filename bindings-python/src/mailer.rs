@@ -133,6 +133,47 @@ impl PyMailer {
             .map_err(|e| crate::errors::to_pyerr(py, e, from.as_deref(), &|a| a.to_string()))
     }
 
+    /// The engine half of `send_async`: builds the message here (with the GIL), sends it on the
+    /// engine's runtime (no Python thread waits) and calls `done(report, None)` or
+    /// `done(None, exception)` from a runtime thread when the server has answered.
+    fn _send_callback(&self, py: Python<'_>, message: &Bound<'_, PyAny>, done: Py<PyAny>) -> PyResult<()> {
+        let outgoing = message::outgoing(message)?;
+        let from = match &outgoing {
+            Outgoing::Fields(m) => m.derived_envelope().from,
+            Outgoing::Raw(_) => None,
+        };
+        let mailer = self.inner.clone();
+        py.detach(|| {
+            runtime::spawn(async move {
+                let result = match outgoing.prepare() {
+                    Ok(prepared) => mailer.send_prepared(prepared).await,
+                    Err(e) => Err(e),
+                };
+                // The callback takes the GIL: off the runtime's workers, so a busy event loop
+                // never stalls other connections' I/O.
+                let _ = tokio::task::spawn_blocking(move || {
+                    Python::attach(|py| {
+                        let args = match result {
+                            Ok(report) => Py::new(py, PySendReport::from(report)).map(|r| (r.into_any(), py.None())),
+                            Err(e) => Ok((
+                                py.None(),
+                                crate::errors::to_pyerr(py, e, from.as_deref(), &|a| a.to_string())
+                                    .into_value(py)
+                                    .into_any(),
+                            )),
+                        };
+                        let outcome = args.and_then(|a| done.call1(py, a));
+                        if let Err(e) = outcome {
+                            e.write_unraisable(py, None);
+                        }
+                    })
+                })
+                .await;
+            });
+        });
+        Ok(())
+    }
+
     /// Sends every message over the pool (pipelined batches when the server offers
     /// PIPELINING); returns a SendReport, or the exception (not raised), per message, in order.
     fn send_many<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {

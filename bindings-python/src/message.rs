@@ -200,6 +200,33 @@ impl PyMessage {
 /// What a Python object becomes before sending: a `polymailer.Message`, a stdlib
 /// `email.message.Message`, or bytes.
 pub fn outgoing(obj: &Bound<'_, PyAny>) -> PyResult<Outgoing> {
+    // `(message, sender, recipients)`: a stdlib message or bytes with the envelope given, as
+    // smtplib's `sendmail(from_addr, to_addrs, msg)` and Django's backend hand it over.
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        let py = obj.py();
+        let (message, from, to): (Bound<'_, PyAny>, String, Vec<String>) = t.extract()?;
+        let raw = match outgoing(&message)? {
+            Outgoing::Raw(raw) => raw,
+            Outgoing::Fields(_) => {
+                return Err(err(
+                    py,
+                    polymailer::Error::invalid("(message, sender, recipients) takes bytes or an email.message.Message"),
+                ))
+            }
+        };
+        let check = |field: &str, a: &str| polymailer::address::envelope_address_or_local(field, a);
+        let envelope = polymailer::Envelope {
+            from: check("sender", &from).map_err(|e| err(py, e))?,
+            to: to
+                .iter()
+                .map(|a| check("recipients", a)?.ok_or_else(|| polymailer::Error::invalid("recipients: empty address")))
+                .collect::<polymailer::Result<_>>()
+                .map_err(|e| err(py, e))?,
+            local_addresses: true,
+            ..Default::default()
+        };
+        return Ok(Outgoing::Raw(raw.with_envelope(envelope)));
+    }
     if let Ok(m) = obj.cast::<PyMessage>() {
         return Ok(Outgoing::Fields(Box::new(m.get().inner.clone())));
     }

@@ -24,6 +24,14 @@ from .errors import InvalidInputError
 __version__ = _native.__version__
 
 
+def _settle(future, report, error):
+    if not future.done():  # a cancelled await leaves the send running; its outcome is dropped
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(report)
+
+
 class Mailer(_native.Mailer):
     """Sends over a pool of connections (``pool=`` at most open at once).
 
@@ -47,11 +55,24 @@ class Mailer(_native.Mailer):
         return cls(s["host"], s["port"], **{"security": s["security"], **options})
 
     async def send_async(self, message):
-        """``send`` for asyncio: the loop keeps running while the engine works."""
-        return await _asyncio.get_running_loop().run_in_executor(None, self.send, message)
+        """``send`` for asyncio. The message is built on the calling thread, then sent on the
+        engine's own runtime: no Python thread waits for the server, the event loop keeps running,
+        and concurrent calls share the pool (``pool=`` connections, pipelined when offered)."""
+        loop = _asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def done(report, error):
+            try:
+                loop.call_soon_threadsafe(_settle, future, report, error)
+            except RuntimeError:  # the loop was closed before the server answered
+                pass
+
+        self._send_callback(message, done)
+        return await future
 
     async def send_many_async(self, messages):
-        return await _asyncio.get_running_loop().run_in_executor(None, self.send_many, list(messages))
+        """Every message concurrently; a SendReport, or the exception (not raised), per message."""
+        return list(await _asyncio.gather(*(self.send_async(m) for m in messages), return_exceptions=True))
 
     def preflight(self, domain=None, **options):
         """Checks the domain this mailer sends as: its DKIM key (published and matching), its

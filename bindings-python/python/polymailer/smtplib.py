@@ -322,9 +322,10 @@ class SMTP:
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
         mail_options = list(mail_options) if self.does_esmtp else []
-        return self._call(
+        refused, self._data_reply = self._call(
             lambda: self._conn.sendmail(from_addr, list(to_addrs), bytes(msg), mail_options, list(rcpt_options))
         )
+        return refused
 
     def send_message(self, msg, from_addr=None, to_addrs=None, mail_options=(), rcpt_options=()):
         """Sends an ``email.message.Message`` with smtplib's envelope rules (Sender/From,
