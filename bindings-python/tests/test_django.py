@@ -1,6 +1,8 @@
 """`polymailer.django.EmailBackend` under the real Django (PyPI), against the real test servers."""
 
 import email
+import email.policy
+import email.utils
 import os
 import time
 
@@ -139,6 +141,26 @@ def test_same_delivery_as_djangos_own_backend(capture):
     ours, theirs = srv.wait_for(2)
     for key in ("mail_from", "rcpt_tos"):
         assert ours["meta"][key] == theirs["meta"][key]
-    a, b = email.message_from_bytes(ours["data"]), email.message_from_bytes(theirs["data"])
+    a, b = (email.message_from_bytes(m["data"], policy=email.policy.default) for m in (ours, theirs))
     assert [p.get_content_type() for p in a.walk()] == [p.get_content_type() for p in b.walk()]
-    assert a["From"] == b["From"] and a["To"] == b["To"] and a["Bcc"] is None
+    assert email.utils.parseaddr(a["From"]) == email.utils.parseaddr(b["From"]) == ("Sender Name", "me@example.com")
+    assert email.utils.parseaddr(a["To"]) == email.utils.parseaddr(b["To"]) and a["Bcc"] is None
+    assert a.get_body(("html",)).get_payload(decode=True).strip() == b"<p>html</p>"
+
+
+def test_messages_django_must_build_go_as_bytes(capture):
+    """A MIME part of the caller's and another charset take Django's own build (raw path)."""
+    from email.mime.text import MIMEText
+
+    srv = capture()
+    with smtp_settings(srv.port):
+        msg = mail.EmailMessage("Latin", "caf\xe9", "me@example.com", ["to@example.com"], bcc=["b@example.com"])
+        msg.encoding = "iso-8859-1"
+        msg.attach(MIMEText("part of mine", "plain"))
+        assert msg.send() == 1
+    (got,) = srv.wait_for(1)
+    assert got["meta"]["rcpt_tos"] == ["to@example.com", "b@example.com"]
+    parsed = email.message_from_bytes(got["data"])
+    body = next(p for p in parsed.walk() if p.get_content_type() == "text/plain")
+    assert body.get_content_charset() == "iso-8859-1" and body.get_payload(decode=True) == "caf\xe9".encode("latin-1")
+    assert b"part of mine" in got["data"] and parsed["Bcc"] is None

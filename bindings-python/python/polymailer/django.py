@@ -8,7 +8,11 @@ reads (``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWOR
 a private CA) and ``POLYMAILER_POOL`` (connections open at once, default 1).
 
 ``send_messages`` (so ``send_mass_mail``) hands all messages to the engine at once: one
-connection, pipelined when the server offers PIPELINING. Differences from Django's backend:
+connection, pipelined when the server offers PIPELINING. A plain ``EmailMessage`` /
+``EmailMultiAlternatives`` (text or HTML body, an HTML alternative, file attachments, extra
+headers other than the address ones) is handed to the engine as fields and built in Rust; any
+other message (MIME parts of its own, a subclass with its own ``message()``, another charset) is
+built by Django and sent as bytes. Differences from Django's backend:
 every message of the batch is attempted; with ``fail_silently=False`` the first failure is raised
 after the batch (Django stops at it). Certificates are verified (system roots, or
 ``POLYMAILER_TLS``) for STARTTLS and implicit TLS, as Django does; with neither TLS setting the
@@ -19,7 +23,7 @@ import threading
 
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
-from django.core.mail.message import sanitize_address
+from django.core.mail.message import EmailMessage, EmailMultiAlternatives, sanitize_address
 
 import polymailer
 
@@ -120,7 +124,64 @@ class EmailBackend(BaseEmailBackend):
 
     @staticmethod
     def _envelope(message):
+        fields = _fields(message)
+        if fields is not None:
+            return polymailer.Message(**fields)
         encoding = message.encoding or settings.DEFAULT_CHARSET
         sender = sanitize_address(message.from_email, encoding)
         recipients = [sanitize_address(a, encoding) for a in message.recipients()]
         return (message.message().as_bytes(linesep="\r\n"), sender, recipients)
+
+
+_ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to", "sender", "content-type", "mime-version"}
+
+
+def _fields(m):
+    """The message as ``polymailer.Message`` fields, or None when Django must build it."""
+    if type(m) not in (EmailMessage, EmailMultiAlternatives) or (m.encoding or "utf-8").lower() != "utf-8":
+        return None
+    if settings.DEFAULT_CHARSET.lower() != "utf-8" or m.mixed_subtype != "mixed":
+        return None
+    if any(k.lower() in _ADDRESS_HEADERS for k in m.extra_headers):
+        return None
+    addresses = [m.from_email, *m.to, *m.cc, *m.bcc, *m.reply_to]
+    header_values = [m.subject, *addresses, *map(str, m.extra_headers.values())]
+    if any(not isinstance(v, str) or "\r" in v or "\n" in v for v in header_values):
+        return None  # Django's own checks (BadHeaderError) apply
+    fields = {"from_": m.from_email, "to": list(m.to), "cc": list(m.cc), "bcc": list(m.bcc), "subject": m.subject}
+    if m.reply_to:
+        fields["reply_to"] = list(m.reply_to)
+    if m.content_subtype == "plain":
+        fields["text"] = m.body
+    elif m.content_subtype == "html":
+        fields["html"] = m.body
+    else:
+        return None
+    alternatives = getattr(m, "alternatives", [])
+    if alternatives:
+        if len(alternatives) > 1 or m.content_subtype != "plain" or m.alternative_subtype != "alternative":
+            return None
+        content, mimetype = alternatives[0]
+        if mimetype != "text/html" or not isinstance(content, str):
+            return None
+        fields["html"] = content
+    attachments = []
+    for a in m.attachments:
+        if not isinstance(a, tuple) or len(a) != 3:
+            return None  # a MIMEBase part of the caller's
+        filename, content, mimetype = a
+        if not isinstance(content, (str, bytes)) or not filename:
+            return None
+        attachments.append({"filename": filename, "content": content, "content_type": mimetype})
+    if attachments:
+        fields["attachments"] = attachments
+    headers = {str(k): str(v) for k, v in m.extra_headers.items()}
+    for name, key in (("message-id", "message_id"),):
+        for k in list(headers):
+            if k.lower() == name:
+                fields[key] = headers.pop(k).strip("<>")
+    if any(k.lower() == "date" for k in headers):
+        return None
+    if headers:
+        fields["headers"] = headers
+    return fields
