@@ -43,7 +43,28 @@ pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult
     if let Some(name) = spec.get_item("server_hostname")?.filter(|f| !f.is_none()) {
         tls.server_name = Some(name.extract()?);
     }
-    if let Some(cert) = spec.get_item("certfile")?.filter(|f| !f.is_none()) {
+    if let Some(chain) = spec.get_item("certdata")?.filter(|f| !f.is_none()) {
+        // What SSLContext.load_cert_chain read (the files may be gone since, as trustme does).
+        let chain: Vec<u8> = chain.extract()?;
+        let key: Option<Vec<u8>> = spec
+            .get_item("keydata")?
+            .filter(|f| !f.is_none())
+            .map(|k| k.extract())
+            .transpose()?;
+        let password: Option<String> = spec
+            .get_item("keypassword")?
+            .filter(|f| !f.is_none())
+            .map(|k| k.extract())
+            .transpose()?;
+        let what: String = match spec.get_item("certfile")?.filter(|f| !f.is_none()) {
+            Some(name) => name.extract()?,
+            None => "given to load_cert_chain".to_string(),
+        };
+        tls.client_identity = Some(
+            polymailer::ClientIdentity::from_pem(&chain, key.as_deref().unwrap_or(&chain), password.as_deref(), &what)
+                .map_err(|e| err(py, e))?,
+        );
+    } else if let Some(cert) = spec.get_item("certfile")?.filter(|f| !f.is_none()) {
         let cert: std::path::PathBuf = cert.extract()?;
         let password: Option<String> = spec
             .get_item("keypassword")?

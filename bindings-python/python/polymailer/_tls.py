@@ -13,6 +13,10 @@ def _recording_load_verify_locations(self, cafile=None, capath=None, cadata=None
     # certificate given as trusted would never reach the engine: remember what was loaded.
     result = _original_load_verify_locations(self, cafile, capath, cadata)
     try:
+        # The file's content now: the context keeps it even if the file goes away.
+        if cafile:
+            cafile, cadata_now = None, _read(os.fspath(cafile)).decode("ascii", "replace")
+            self.__dict__.setdefault("_polymailer_trust", []).append((None, None, cadata_now))
         self.__dict__.setdefault("_polymailer_trust", []).append((cafile, capath, cadata))
     except AttributeError:
         pass
@@ -23,7 +27,7 @@ _original_load_cert_chain = ssl.SSLContext.load_cert_chain
 
 
 def _recording_load_cert_chain(self, certfile, keyfile=None, password=None):
-    # The client certificate (mutual TLS) is read again by the engine from the same files.
+    # The client certificate (mutual TLS): the files' content as loaded, for the engine.
     result = _original_load_cert_chain(self, certfile, keyfile, password)
     try:
         if callable(password):
@@ -32,7 +36,8 @@ def _recording_load_cert_chain(self, certfile, keyfile=None, password=None):
             password = bytes(password).decode("utf-8")
         self.__dict__["_polymailer_client_cert"] = (
             os.fspath(certfile),
-            os.fspath(keyfile) if keyfile else None,
+            _read(os.fspath(certfile)),
+            _read(os.fspath(keyfile)) if keyfile else None,
             password,
         )
     except AttributeError:
@@ -85,10 +90,11 @@ def from_context(context, server_hostname=None):
     """verify_mode, check_hostname and the CAs loaded into the context; None → verify with the system roots."""
     if context is None:
         return {"server_hostname": server_hostname} if server_hostname else None
-    certfile, keyfile, password = getattr(context, "_polymailer_client_cert", (None, None, None))
+    certfile, certdata, keydata, password = getattr(context, "_polymailer_client_cert", (None, None, None, None))
     return {
         "certfile": certfile,
-        "keyfile": keyfile,
+        "certdata": certdata,
+        "keydata": keydata,
         "keypassword": password,
         "verify": context.verify_mode != ssl.CERT_NONE,
         "check_hostname": bool(context.check_hostname),
