@@ -16,6 +16,7 @@ import django  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
+import polymailer  # noqa: E402
 from polymailer import smtplib  # noqa: E402
 
 django.setup()
@@ -164,3 +165,21 @@ def test_messages_django_must_build_go_as_bytes(capture):
     body = next(p for p in parsed.walk() if p.get_content_type() == "text/plain")
     assert body.get_content_charset() == "iso-8859-1" and body.get_payload(decode=True) == "caf\xe9".encode("latin-1")
     assert b"part of mine" in got["data"] and parsed["Bcc"] is None
+
+
+def test_envelope_tuple_is_checked_by_the_engine(capture):
+    """`(message, sender, recipients)` — the form the backend hands over — refuses CR/LF/NUL."""
+    srv = capture()
+    mailer = polymailer.Mailer("127.0.0.1", srv.port, security="none")
+    raw = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: t\r\n\r\nx\r\n"
+    for sender, rcpts in (
+        ("a@example.com>\r\nRCPT TO:<evil@example.com", ["b@example.com"]),
+        ("a@example.com", ["b@example.com\x00"]),
+        ("a@example.com", ["b@example.com\nDATA"]),
+    ):
+        with pytest.raises(polymailer.InvalidInputError) as exc:
+            mailer.send((raw, sender, rcpts))
+        assert exc.value.kind == "invalid_input"
+    assert mailer.send((raw, "Me <a@example.com>", ["c@example.com"])).accepted == ["c@example.com"]
+    (got,) = srv.wait_for(1)
+    assert got["meta"]["mail_from"] == "a@example.com" and got["meta"]["rcpt_tos"] == ["c@example.com"]
