@@ -56,7 +56,7 @@ fn message(e: &Error) -> String {
     match e.hint() {
         Some(Hint::UseStartTls) => format!("{e}: set secure: false (STARTTLS is used when offered)"),
         Some(Hint::UseImplicitTls) => format!("{e}: set secure: true"),
-        None => e.to_string(),
+        Some(Hint::ReplyLineTooLong) | None => e.to_string(),
     }
 }
 

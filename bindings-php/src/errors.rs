@@ -61,7 +61,7 @@ pub fn phpmailer_message(e: &Error, sender: &str) -> String {
                 Some(Hint::UseImplicitTls) => {
                     format!("{} {}: set SMTPSecure = 'ssl'", lang::SMTP_CONNECT_FAILED, e.message())
                 }
-                None => format!("{} {}", lang::SMTP_CONNECT_FAILED, e.message()),
+                Some(Hint::ReplyLineTooLong) | None => format!("{} {}", lang::SMTP_CONNECT_FAILED, e.message()),
             }
         }
         ErrorKind::SenderRefused => format!("{}{} : {}", lang::FROM_FAILED, sender, detail),

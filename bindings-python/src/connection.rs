@@ -8,12 +8,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use polymailer::{
-    address, runtime, Connection, Credentials, Envelope, Error, Prepared, RawMessage, Reply, Security, SendReport,
-    TransportConfig,
+    address, runtime, AuthMechanism, Connection, Credentials, Envelope, Error, Prepared, RawMessage, Reply, Security,
+    SendReport, TransportConfig,
 };
 
 use crate::config;
-use crate::errors::{err, to_pyerr};
+use crate::errors::{err, sendmail_error};
 use polymailer::Recorder;
 
 /// What the server did with one message.
@@ -94,7 +94,7 @@ impl PyConnection {
 impl PyConnection {
     /// Connects and reads the greeting: returns the connection and `(code, msg)`.
     #[staticmethod]
-    #[pyo3(signature = (host, port, *, timeout=None, local_hostname=None, source_address=None, implicit_tls=false, tls=None, record=false))]
+    #[pyo3(signature = (host, port, *, timeout=None, local_hostname=None, source_address=None, implicit_tls=false, tls=None, record=false, lmtp=false, unix_socket=None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
@@ -106,6 +106,8 @@ impl PyConnection {
         implicit_tls: bool,
         tls: Option<&Bound<'_, PyDict>>,
         record: bool,
+        lmtp: bool,
+        unix_socket: Option<String>,
     ) -> PyResult<(Self, CodeMsg)> {
         let recorder = Recorder::default();
         recorder.set_on(record);
@@ -116,6 +118,7 @@ impl PyConnection {
         });
         config.timeouts = config::timeouts(py, timeout)?;
         config.hello_name = local_hostname;
+        config.lmtp = lmtp;
         config.tls = config::tls_options(py, tls)?;
         config.transcript = Some(recorder.hook());
         if let Some((addr, p)) = source_address {
@@ -128,7 +131,14 @@ impl PyConnection {
         }
         let config = Arc::new(config);
         let conn = py
-            .detach(|| runtime::block_on(Connection::connect(config)))
+            .detach(|| {
+                runtime::block_on(async move {
+                    match unix_socket {
+                        Some(path) => Connection::connect_unix(&path, config).await,
+                        None => Connection::connect(config).await,
+                    }
+                })
+            })
             .map_err(|e| err(py, e))?;
         let greeting = code_msg(py, conn.greeting());
         Ok((
@@ -194,15 +204,64 @@ impl PyConnection {
         Ok(code_msg(py, &r))
     }
 
-    /// AUTH; `mechanism` is None (PLAIN, else LOGIN), "PLAIN", "LOGIN" or "XOAUTH2".
-    #[pyo3(signature = (user, secret, mechanism=None))]
-    fn login(&self, py: Python<'_>, user: String, secret: String, mechanism: Option<String>) -> PyResult<CodeMsg> {
-        let mechanism = mechanism.as_deref().unwrap_or("").parse().map_err(|e| err(py, e))?;
-        let creds = Credentials::with_mechanism(user, secret, mechanism);
+    /// AUTH with `mechanism` ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"); without one, smtplib's
+    /// `login()`: CRAM-MD5, PLAIN, LOGIN, each offered one tried until one succeeds.
+    #[pyo3(signature = (user, secret, mechanism=None, initial_response=true))]
+    fn login(
+        &self,
+        py: Python<'_>,
+        user: String,
+        secret: String,
+        mechanism: Option<String>,
+        initial_response: bool,
+    ) -> PyResult<CodeMsg> {
+        let r = match mechanism {
+            Some(m) => {
+                let creds = Credentials::with_mechanism(user, secret, m.parse().map_err(|e| err(py, e))?);
+                self.with(py, |c| Box::pin(async move { c.auth(&creds).await }))?
+            }
+            None => {
+                let creds = Credentials::password(user, secret);
+                self.with(py, |c| {
+                    Box::pin(async move {
+                        c.auth_in_order(&creds, &AuthMechanism::SMTPLIB_ORDER, initial_response)
+                            .await
+                    })
+                })?
+            }
+        }
+        .map_err(|e| err(py, e))?;
+        Ok(code_msg(py, &r))
+    }
+
+    /// One line of an AUTH exchange driven from Python (`SMTP.auth`), masked in the transcript.
+    fn auth_line(&self, py: Python<'_>, line: String) -> PyResult<CodeMsg> {
         let r = self
-            .with(py, |c| Box::pin(async move { c.auth(&creds).await }))?
+            .with(py, |c| Box::pin(async move { c.auth_line(&line).await }))?
             .map_err(|e| err(py, e))?;
         Ok(code_msg(py, &r))
+    }
+
+    /// Writes bytes as given (smtplib's `send`); no reply is read.
+    fn send(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        let data = data.to_vec();
+        self.with(py, |c| Box::pin(async move { c.send_bytes(&data).await }))?
+            .map_err(|e| err(py, e))
+    }
+
+    /// The next reply (smtplib's `getreply`).
+    fn getreply(&self, py: Python<'_>) -> PyResult<CodeMsg> {
+        let r = self
+            .with(py, |c| Box::pin(async move { c.next_reply().await }))?
+            .map_err(|e| err(py, e))?;
+        Ok(code_msg(py, &r))
+    }
+
+    /// False once the server closed the session (a 421, a dropped connection).
+    #[getter]
+    fn usable(&self) -> bool {
+        let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().is_some_and(|c| c.is_usable())
     }
 
     /// One raw command line; the reply whatever its code.
@@ -264,7 +323,7 @@ impl PyConnection {
             message_id: None,
         };
         let result = self.with(py, |c| Box::pin(async move { c.send(&prepared).await }))?;
-        let report = result.map_err(|e| to_pyerr(py, e, Some(&from_addr), &original))?;
+        let report = result.map_err(|e| sendmail_error(py, e, &from_addr, &original))?;
         let refused = PyDict::new(py);
         for r in report.rejected {
             refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;

@@ -30,7 +30,7 @@ pub fn exception<'py>(
             e.message()
         ),
         Some(Hint::UseImplicitTls) => format!("{}: use smtplib.SMTP_SSL (Mailer: security='tls')", e.message()),
-        None => e.message().to_string(),
+        Some(Hint::ReplyLineTooLong) | None => e.message().to_string(),
     };
     let msg = hinted.as_str();
     let exc = match (e.kind(), e.code()) {
@@ -58,23 +58,50 @@ pub fn exception<'py>(
         (ErrorKind::MessageTooLarge, _) => {
             smtp("SMTPSenderRefused")?.call1((552, PyBytes::new(py, msg.as_bytes()), sender.unwrap_or("")))?
         }
-        (ErrorKind::RecipientsRefused, _) => {
-            let refused = PyDict::new(py);
-            for r in e.rejected() {
-                refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
-            }
-            smtp("SMTPRecipientsRefused")?.call1((refused,))?
-        }
+        (ErrorKind::RecipientsRefused, _) => smtp("SMTPRecipientsRefused")?.call1((refused_dict(py, e, original)?,))?,
         (ErrorKind::DataRefused, code) => smtp("SMTPDataError")?.call1((code.unwrap_or(554), text(e)))?,
+        // smtplib's own projection of an over-long line (getreply: 500 "Line too long.").
+        (ErrorKind::Protocol, None) if e.hint() == Some(Hint::ReplyLineTooLong) => {
+            smtp("SMTPResponseException")?.call1((500, PyBytes::new(py, b"Line too long.")))?
+        }
         (ErrorKind::Protocol, Some(code)) => smtp("SMTPResponseException")?.call1((code, text(e)))?,
         (ErrorKind::Protocol, None) => smtp("SMTPException")?.call1((msg,))?,
         (ErrorKind::Io, _) => py.get_type::<pyo3::exceptions::PyOSError>().into_any().call1((msg,))?,
     };
+    annotate(&exc, e)?;
+    Ok(exc)
+}
+
+fn refused_dict<'py>(py: Python<'py>, e: &Error, original: &dyn Fn(&str) -> String) -> PyResult<Bound<'py, PyDict>> {
+    let refused = PyDict::new(py);
+    for r in e.rejected() {
+        refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
+    }
+    Ok(refused)
+}
+
+/// smtplib's `sendmail` projection: a 421 to RCPT (the connection is gone) ends it with
+/// `SMTPRecipientsRefused` of the refusals so far, that 421 included.
+pub fn sendmail_error(py: Python<'_>, e: Error, sender: &str, original: &dyn Fn(&str) -> String) -> PyErr {
+    if !(e.kind() == ErrorKind::Connection && e.stage() == Stage::Rcpt && !e.rejected().is_empty()) {
+        return to_pyerr(py, e, Some(sender), original);
+    }
+    let build = || -> PyResult<Bound<'_, PyAny>> {
+        let exc = class(py, "smtplib", "SMTPRecipientsRefused")?.call1((refused_dict(py, &e, original)?,))?;
+        annotate(&exc, &e)?;
+        Ok(exc)
+    };
+    match build() {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+fn annotate(exc: &Bound<'_, PyAny>, e: &Error) -> PyResult<()> {
     exc.setattr("kind", e.kind().as_str())?;
     exc.setattr("stage", e.stage().as_str())?;
     exc.setattr("enhanced_status", e.enhanced_status().map(|s| s.to_string()))?;
-    exc.setattr("transient", e.is_transient())?;
-    Ok(exc)
+    exc.setattr("transient", e.is_transient())
 }
 
 /// Converts a core error into a raisable `PyErr`.

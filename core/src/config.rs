@@ -30,7 +30,25 @@ pub enum AuthMechanism {
     Auto,
     Plain,
     Login,
+    /// RFC 2195 challenge-response: the password never crosses the wire.
+    CramMd5,
     Xoauth2,
+}
+
+impl AuthMechanism {
+    /// The SASL name as servers advertise it (`CRAM-MD5`); `Auto` has none.
+    pub fn sasl_name(self) -> Option<&'static str> {
+        match self {
+            AuthMechanism::Auto => None,
+            AuthMechanism::Plain => Some("PLAIN"),
+            AuthMechanism::Login => Some("LOGIN"),
+            AuthMechanism::CramMd5 => Some("CRAM-MD5"),
+            AuthMechanism::Xoauth2 => Some("XOAUTH2"),
+        }
+    }
+
+    /// smtplib's `login()` order: each one the server offers is tried until one succeeds.
+    pub const SMTPLIB_ORDER: [AuthMechanism; 3] = [AuthMechanism::CramMd5, AuthMechanism::Plain, AuthMechanism::Login];
 }
 
 /// The words every binding and `from_url` accept: `none`/`plain`, `opportunistic`,
@@ -104,10 +122,11 @@ impl std::str::FromStr for AuthMechanism {
             "" | "AUTO" => AuthMechanism::Auto,
             "PLAIN" => AuthMechanism::Plain,
             "LOGIN" => AuthMechanism::Login,
+            "CRAM-MD5" | "CRAM_MD5" | "CRAMMD5" => AuthMechanism::CramMd5,
             "XOAUTH2" => AuthMechanism::Xoauth2,
             other => {
                 return Err(Error::invalid(format!(
-                    "auth mechanism {other} is not supported (PLAIN, LOGIN, XOAUTH2)"
+                    "auth mechanism {other} is not supported (PLAIN, LOGIN, CRAM-MD5, XOAUTH2)"
                 )))
             }
         })
@@ -428,6 +447,9 @@ pub struct TransportConfig {
     /// Send content with BDAT (RFC 3030) when the server offers CHUNKING and PIPELINING:
     /// one round trip per message instead of two, no dot-stuffing. On by default.
     pub use_bdat: bool,
+    /// LMTP (RFC 2033): LHLO instead of EHLO, and one reply per accepted recipient after the
+    /// content, so each recipient's delivery is reported on its own.
+    pub lmtp: bool,
     /// EHLO name; default: this machine's host name.
     pub hello_name: Option<String>,
     /// Local address to bind before connecting (smtplib's `source_address`).
@@ -450,6 +472,7 @@ impl fmt::Debug for TransportConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("security", &self.security)
+            .field("lmtp", &self.lmtp)
             .field("credentials", &self.credentials)
             .field("timeouts", &self.timeouts)
             .field("pool", &self.pool)
@@ -473,6 +496,7 @@ impl TransportConfig {
             credentials: None,
             allow_insecure_auth: false,
             use_bdat: true,
+            lmtp: false,
             hello_name: None,
             source_address: None,
             timeouts: Timeouts::default(),

@@ -116,14 +116,17 @@ impl Stage {
     }
 }
 
-/// What the caller can change to fix the error, for each binding to say in its own words
-/// (a setting's name differs between smtplib, Nodemailer and PHPMailer).
+/// Structured detail for each binding to say in its own words: what the caller can change
+/// (a setting's name differs between smtplib, Nodemailer and PHPMailer), or which fault it was
+/// where a host library reports it apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hint {
     /// The port speaks plain SMTP and upgrades with STARTTLS: do not use implicit TLS.
     UseStartTls,
     /// The port expects TLS from the first byte (465).
     UseImplicitTls,
+    /// A reply line longer than the 8 KiB the engine accepts (smtplib: "Line too long.").
+    ReplyLineTooLong,
 }
 
 /// A recipient the server refused, with its reply.

@@ -217,6 +217,7 @@ impl TransportConfig {
             "tls.rejectUnauthorized" => self.tls.accept_invalid_certs = !value.flag(key)?,
             "allow_insecure_auth" | "allowInsecureAuth" => self.allow_insecure_auth = value.flag(key)?,
             "bdat" | "chunking" => self.use_bdat = value.flag(key)?,
+            "lmtp" => self.lmtp = value.flag(key)?,
             other => return Err(Error::invalid(format!("unknown option {other:?}"))),
         }
         Ok(())

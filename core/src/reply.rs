@@ -86,6 +86,8 @@ pub enum Parsed {
     Incomplete,
     /// The bytes are not an SMTP reply; the offending line is given (lossy UTF-8).
     Invalid(String),
+    /// A line is longer than `MAX_LINE` without its end.
+    TooLong,
 }
 
 /// Longest line accepted from a server (RFC 5321 allows 512; be generous, but bounded).
@@ -99,7 +101,7 @@ pub fn parse(buf: &[u8]) -> Parsed {
     loop {
         let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
             if buf.len() - pos > MAX_LINE {
-                return Parsed::Invalid("reply line too long".into());
+                return Parsed::TooLong;
             }
             return Parsed::Incomplete;
         };

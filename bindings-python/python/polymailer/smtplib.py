@@ -8,12 +8,15 @@ server's certificate against the system roots (the standard library silently ski
 verification). Pass an ``ssl.SSLContext`` to trust another CA or, knowingly, to disable checks.
 """
 
+import base64
 import datetime
 import email.utils
+import hmac
 import logging
 import re
 import socket
 import sys
+from email.base64mime import body_encode as encode_base64
 from smtplib import (  # noqa: F401  (re-exported: the same classes as the standard library's)
     CRLF,
     OLDSTYLE_AUTH,
@@ -29,6 +32,7 @@ from smtplib import (  # noqa: F401  (re-exported: the same classes as the stand
     SMTPResponseException,
     SMTPSenderRefused,
     SMTPServerDisconnected,
+    _quote_periods,  # noqa: F401  (some callers use it)
     bCRLF,
     quoteaddr,
     quotedata,
@@ -53,7 +57,12 @@ __all__ = [
     "quotedata",
     "SMTP",
     "SMTP_SSL",
+    "LMTP",
 ]
+
+_MAXLINE = 8192  # the engine's bound on a reply line (the standard library's value)
+_MAXCHALLENGE = 5
+LMTP_PORT = 2003
 
 _log = logging.getLogger("polymailer")
 _FEATURE = re.compile(r"(?P<feature>[A-Za-z0-9][A-Za-z0-9\-]*) ?")
@@ -69,14 +78,32 @@ def _addr_only(addrstring):
 
 
 def _timeout(value):
-    return None if value is socket._GLOBAL_DEFAULT_TIMEOUT or value is None else float(value)
+    """Seconds, or None for the engine's defaults (every wait stays bounded even then)."""
+    if value is socket._GLOBAL_DEFAULT_TIMEOUT:
+        value = socket.getdefaulttimeout()
+    return None if value is None else float(value)
+
+
+def _checked(line):
+    """The standard library's refusal of CR/LF in a command (the engine refuses them too)."""
+    if "\r" in line or "\n" in line:
+        shown = line.replace("\n", "\\n").replace("\r", "\\r")
+        raise ValueError(f"command and arguments contain prohibited newline characters: {shown}")
+    return line
+
+
+def _ascii_local_part(address):
+    """Without SMTPUTF8 a command is ASCII: UnicodeEncodeError as the standard library raises.
+    (A non-ASCII domain is not refused: the engine sends it as punycode.)"""
+    addr = email.utils.parseaddr(address)[1] or address
+    local = addr.rpartition("@")[0] if "@" in addr else addr
+    local.encode("ascii")
 
 
 class SMTP:
     """An SMTP client session, as ``smtplib.SMTP``; the protocol runs in Rust."""
 
     debuglevel = 0
-    sock = None
     file = None
     helo_resp = None
     ehlo_msg = "ehlo"
@@ -84,7 +111,9 @@ class SMTP:
     does_esmtp = False
     default_port = SMTP_PORT
     _implicit_tls = False
+    _lmtp = False
     _context = None
+    _conn = None
 
     def __init__(
         self, host="", port=0, local_hostname=None, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None
@@ -167,6 +196,16 @@ class SMTP:
             elif direction == "info" and self.debuglevel > 1:
                 self._print_debug("info:", line)
 
+    @property
+    def sock(self):
+        """The live session (an engine object, not a socket), or None once closed."""
+        return self._conn
+
+    @sock.setter
+    def sock(self, value):
+        if value is None:
+            self.close()
+
     def _call(self, fn, *args, **kwargs):
         if self._conn is None:
             raise SMTPServerDisconnected("please run connect() first")
@@ -174,6 +213,9 @@ class SMTP:
             return fn(*args, **kwargs)
         finally:
             self._emit()
+            # The server closed the session (a 421, a drop): closed here too, as smtplib does.
+            if self._conn is not None and not self._conn.usable:
+                self.close()
 
     def connect(self, host="localhost", port=0, source_address=None):
         """Connects (with implicit TLS for SMTP_SSL) and returns the greeting ``(code, msg)``."""
@@ -189,7 +231,18 @@ class SMTP:
                     raise OSError("nonnumeric port")
         if not port:
             port = self.default_port
+        try:
+            port = int(port)
+        except ValueError:
+            raise OSError("nonnumeric port")
+        if self.timeout is not None and self.timeout is not socket._GLOBAL_DEFAULT_TIMEOUT and not self.timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
         sys.audit("smtplib.connect", self, host, port)
+        return self._open(host, port)
+
+    def _open(self, host, port, unix_socket=None):
+        if self.debuglevel > 0:
+            self._print_debug("connect: to", (host, port), self.source_address)
         if self._conn is not None:
             self.close()
         self._host = host
@@ -205,24 +258,48 @@ class SMTP:
             implicit_tls=self._implicit_tls,
             tls=tls,
             record=self._recording(),
+            lmtp=self._lmtp,
+            unix_socket=unix_socket,
         )
         self._emit()
+        if self.debuglevel > 0:
+            self._print_debug("connect:", repr(msg))
         return code, msg
+
+    def send(self, s):
+        """Sends ``s`` (str or bytes) as it is."""
+        if isinstance(s, str):
+            s = s.encode(self.command_encoding)
+        sys.audit("smtplib.send", self, s)
+        self._call(lambda: self._conn.send(bytes(s)))
+
+    def putcmd(self, cmd, args=""):
+        """Sends a command line; CR or LF in it raise ValueError."""
+        self.send("%s%s" % (_checked(f"{cmd} {args}" if args else cmd), CRLF))
+
+    def getreply(self):
+        """Reads a reply: ``(code, msg)``, multi-line text joined with newlines."""
+        return self._call(lambda: self._conn.getreply())
 
     def docmd(self, cmd, args=""):
         """Sends a command and returns the reply ``(code, msg)``."""
-        line = "%s %s" % (cmd, args) if args else cmd
+        line = _checked("%s %s" % (cmd, args) if args else cmd)
+        line.encode(self.command_encoding)
         return self._call(lambda: self._conn.docmd(line))
 
     def helo(self, name=""):
         self.helo_resp = None
-        code, msg = self._call(lambda: self._conn.helo(name or self.local_hostname))
+        name = name or self.local_hostname
+        _checked("helo %s" % name)
+        code, msg = self._call(lambda: self._conn.helo(name))
         self.helo_resp = msg
         return code, msg
 
     def ehlo(self, name=""):
         self.esmtp_features = {}
-        code, msg = self._call(lambda: self._conn.ehlo(name or self.local_hostname))
+        name = name or self.local_hostname
+        _checked("%s %s" % (self.ehlo_msg, name))
+        code, msg = self._call(lambda: self._conn.ehlo(name))
         self.ehlo_resp = msg
         if code != 250:
             return code, msg
@@ -255,7 +332,13 @@ class SMTP:
         return self.docmd("noop")
 
     def mail(self, sender, options=()):
-        optionlist = (" " + " ".join(options)) if options and self.does_esmtp else ""
+        optionlist = ""
+        if options and self.does_esmtp:
+            if any(x.lower() == "smtputf8" for x in options):
+                if not self.has_extn("smtputf8"):
+                    raise SMTPNotSupportedError("SMTPUTF8 not supported by server")
+                self.command_encoding = "utf-8"
+            optionlist = " " + " ".join(options)
         return self.docmd("mail", "FROM:%s%s" % (quoteaddr(sender), optionlist))
 
     def rcpt(self, recip, options=()):
@@ -286,16 +369,53 @@ class SMTP:
                 if not (200 <= code <= 299):
                     raise SMTPHeloError(code, resp)
 
+    def auth(self, mechanism, authobject, *, initial_response_ok=True):
+        """AUTH driven by ``authobject(challenge)``, as the standard library's (the lines carrying
+        responses are masked in the debug output)."""
+        mechanism = mechanism.upper()
+        initial_response = authobject() if initial_response_ok else None
+        if initial_response is not None:
+            response = encode_base64(initial_response.encode("ascii"), eol="")
+            code, resp = self._call(lambda: self._conn.auth_line("AUTH %s %s" % (mechanism, response)))
+            self._auth_challenge_count = 1
+        else:
+            code, resp = self.docmd("AUTH", mechanism)
+            self._auth_challenge_count = 0
+        while code == 334:
+            self._auth_challenge_count += 1
+            challenge = base64.decodebytes(resp)
+            response = encode_base64(authobject(challenge).encode("ascii"), eol="")
+            code, resp = self._call(lambda: self._conn.auth_line(response))
+            if self._auth_challenge_count > _MAXCHALLENGE:
+                raise SMTPException("Server AUTH mechanism infinite loop. Last response: " + repr((code, resp)))
+        if code in (235, 503):
+            return (code, resp)
+        raise SMTPAuthenticationError(code, resp)
+
+    def auth_cram_md5(self, challenge=None):
+        """Authobject for CRAM-MD5 (``self.user`` and ``self.password``)."""
+        if challenge is None:
+            return None
+        return self.user + " " + hmac.HMAC(self.password.encode("ascii"), challenge, "md5").hexdigest()
+
+    def auth_plain(self, challenge=None):
+        """Authobject for PLAIN (``self.user`` and ``self.password``)."""
+        return "\0%s\0%s" % (self.user, self.password)
+
+    def auth_login(self, challenge=None):
+        """Authobject for LOGIN (``self.user`` and ``self.password``)."""
+        if challenge is None or self._auth_challenge_count < 2:
+            return self.user
+        return self.password
+
     def login(self, user, password, *, initial_response_ok=True):
-        """AUTH PLAIN (or LOGIN when PLAIN is not offered)."""
+        """Tries CRAM-MD5, PLAIN and LOGIN, those the server offers, until one succeeds (the
+        engine runs the exchange; secrets are masked in debug output)."""
         self.ehlo_or_helo_if_needed()
         if not self.has_extn("auth"):
             raise SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
-        offered = self.esmtp_features["auth"].upper().split()
-        mechanism = "PLAIN" if "PLAIN" in offered else "LOGIN" if "LOGIN" in offered else None
-        if mechanism is None:
-            raise SMTPException("No suitable authentication method found.")
-        return self._call(lambda: self._conn.login(user, password, mechanism))
+        self.user, self.password = user, password
+        return self._call(lambda: self._conn.login(user, password, None, initial_response_ok))
 
     def auth_xoauth2(self, user, token):
         """AUTH XOAUTH2 with an OAuth2 access token."""
@@ -322,9 +442,19 @@ class SMTP:
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
         mail_options = list(mail_options) if self.does_esmtp else []
-        refused, self._data_reply = self._call(
-            lambda: self._conn.sendmail(from_addr, list(to_addrs), bytes(msg), mail_options, list(rcpt_options))
-        )
+        if not any(o.lower() == "smtputf8" for o in mail_options):
+            for address in (from_addr, *to_addrs):
+                _ascii_local_part(address)
+        try:
+            refused, self._data_reply = self._call(
+                lambda: self._conn.sendmail(from_addr, list(to_addrs), bytes(msg), mail_options, list(rcpt_options))
+            )
+        except SMTPSenderRefused:
+            # smtplib resets after a refused MAIL (the engine needs not: no transaction is open);
+            # kept for its effect: a server that refused and hung up is noticed here.
+            if self._conn is not None:
+                self._rset()
+            raise
         return refused
 
     def send_message(self, msg, from_addr=None, to_addrs=None, mail_options=(), rcpt_options=()):
@@ -370,6 +500,27 @@ class SMTP:
         self.does_esmtp = False
         self.close()
         return res
+
+
+class LMTP(SMTP):
+    """LMTP (RFC 2033) over TCP or a Unix-domain socket: LHLO, and after the content one reply
+    per recipient, so ``sendmail`` returns those refused at delivery too."""
+
+    ehlo_msg = "lhlo"
+    _lmtp = True
+
+    def __init__(
+        self, host="", port=LMTP_PORT, local_hostname=None, source_address=None, timeout=socket._GLOBAL_DEFAULT_TIMEOUT
+    ):
+        super().__init__(host, port, local_hostname=local_hostname, source_address=source_address, timeout=timeout)
+
+    def connect(self, host="localhost", port=0, source_address=None):
+        """Connects over TCP, or to the Unix-domain socket at ``host`` when it starts with '/'."""
+        if host[:1] != "/":
+            return super().connect(host, port, source_address=source_address)
+        if self.timeout is not None and self.timeout is not socket._GLOBAL_DEFAULT_TIMEOUT and not self.timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
+        return self._open(host, LMTP_PORT, unix_socket=host)  # the port is not used
 
 
 class SMTP_SSL(SMTP):

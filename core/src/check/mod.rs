@@ -727,6 +727,7 @@ async fn read_reply(
                 return Ok(reply);
             }
             crate::reply::Parsed::Invalid(line) => return Err(format!("not SMTP: {line}")),
+            crate::reply::Parsed::TooLong => return Err("not SMTP: reply line too long".into()),
             crate::reply::Parsed::Incomplete => {}
         }
         let mut chunk = [0u8; 4096];

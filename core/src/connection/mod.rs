@@ -198,6 +198,26 @@ impl Connection {
         Connection::start(Box::new(tcp), config, &target).await
     }
 
+    /// A session over a Unix-domain socket (LMTP servers such as Dovecot's listen on one).
+    #[cfg(unix)]
+    pub async fn connect_unix(path: &str, config: Arc<TransportConfig>) -> Result<Connection> {
+        config.validate()?;
+        let limit = config.timeouts.connect;
+        let stream = match tokio::time::timeout(limit, tokio::net::UnixStream::connect(path)).await {
+            Err(_) => return Err(timeout_error(Stage::Connect, limit)),
+            Ok(Err(e)) => {
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    Stage::Connect,
+                    format!("cannot connect to {path}: {e}"),
+                )
+                .with_source(e))
+            }
+            Ok(Ok(s)) => s,
+        };
+        Connection::start(Box::new(stream), config, path).await
+    }
+
     /// A session over a stream already connected (an in-memory duplex, a proxy's tunnel):
     /// implicit TLS when configured, then the greeting. No EHLO yet.
     pub async fn over(io: impl Io + 'static, config: Arc<TransportConfig>) -> Result<Connection> {

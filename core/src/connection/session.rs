@@ -13,16 +13,17 @@ use crate::error::{Error, ErrorKind, Result, Stage};
 use crate::extensions::Extensions;
 use crate::reply::Reply;
 use crate::tls;
+use crate::transcript::Direction;
 
 impl Connection {
-    /// EHLO, falling back to HELO when the server refuses EHLO.
+    /// EHLO (LHLO for LMTP), falling back to HELO when an SMTP server refuses EHLO.
     pub async fn hello(&mut self) -> Result<Reply> {
         let name = self.hello_name();
         let reply = self.ehlo(Some(&name)).await?;
         if reply.is_positive() {
             return Ok(reply);
         }
-        if reply.code == 421 {
+        if reply.code == 421 || self.config.lmtp {
             return Err(Error::from_reply(ErrorKind::Connection, Stage::Ehlo, reply));
         }
         let reply = self.helo(Some(&name)).await?;
@@ -32,11 +33,12 @@ impl Connection {
         Ok(reply)
     }
 
-    /// Sends EHLO and returns the reply, positive or not (smtplib's `ehlo`).
+    /// Sends EHLO (LHLO for LMTP) and returns the reply, positive or not (smtplib's `ehlo`).
     pub async fn ehlo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = name.map(str::to_string).unwrap_or_else(|| self.hello_name());
         address::check_no_control("hello name", &name)?;
-        let reply = self.exchange(&format!("EHLO {name}"), Stage::Ehlo).await?;
+        let verb = if self.config.lmtp { "LHLO" } else { "EHLO" };
+        let reply = self.exchange(&format!("{verb} {name}"), Stage::Ehlo).await?;
         self.extensions = reply.is_positive().then(|| Extensions::from_ehlo(&reply));
         Ok(reply)
     }
@@ -125,6 +127,33 @@ impl Connection {
     pub async fn command(&mut self, line: &str) -> Result<Reply> {
         address::check_no_control("command", line)?;
         self.exchange(line, Stage::Command).await
+    }
+
+    /// Writes bytes as given, reading nothing (smtplib's `send`, used with `next_reply` to
+    /// drive the protocol by hand). Replies to earlier writes may still be unread.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.broken || self.io.is_none() {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                Stage::Command,
+                "connection is closed",
+            ));
+        }
+        if let Some(hook) = &self.config.transcript {
+            let text = String::from_utf8_lossy(bytes);
+            for line in text.strip_suffix("\r\n").unwrap_or(&text).split("\r\n") {
+                hook(Direction::Client, line);
+            }
+        }
+        self.wbuf.extend_from_slice(bytes);
+        let t = self.config.timeouts.command;
+        self.write_out(Stage::Command, t).await
+    }
+
+    /// Reads the next reply, whatever it answers (smtplib's `getreply`).
+    pub async fn next_reply(&mut self) -> Result<Reply> {
+        let t = self.config.timeouts.command;
+        self.read_reply(Stage::Command, t).await
     }
 
     pub async fn noop(&mut self) -> Result<Reply> {

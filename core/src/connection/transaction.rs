@@ -54,7 +54,8 @@ impl Connection {
             }
         }
         let pipelined = self.extensions().pipelining();
-        let outcome = if pipelined && self.extensions().chunking() && self.config.use_bdat {
+        let chunked = pipelined && self.extensions().chunking() && self.config.use_bdat && !self.config.lmtp;
+        let outcome = if chunked {
             self.chunked_transactions(messages, &order, &commands, &mut results)
                 .await
         } else {
@@ -138,7 +139,10 @@ impl Connection {
                 }
                 let reply = self.read_reply(Stage::Rcpt, t).await?;
                 if reply.code == 421 {
-                    results[i] = Some(Err(Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply)));
+                    // The refusals so far and this recipient's 421 (smtplib reports them all).
+                    rejected.push(RejectedRecipient::from_reply(r, &reply));
+                    let e = Error::from_reply(ErrorKind::Connection, Stage::Rcpt, reply).with_rejected(rejected);
+                    results[i] = Some(Err(e));
                     return Err(Error::new(
                         ErrorKind::Connection,
                         Stage::Rcpt,
@@ -211,7 +215,12 @@ impl Connection {
             }
             let outcome = if started {
                 // After the final dot the message's fate is unknown: reported, never resent.
-                let dot = match self.read_reply(Stage::Message, td).await {
+                let end = if self.config.lmtp && content {
+                    self.lmtp_replies(&mut accepted, &mut rejected, td).await
+                } else {
+                    self.read_reply(Stage::Message, td).await
+                };
+                let dot = match end {
                     Ok(dot) => dot,
                     Err(e) => {
                         results[i] = Some(Err(e.clone().with_rejected(rejected)));
@@ -247,6 +256,33 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// LMTP: one reply per accepted recipient after the content. Refused ones move to
+    /// `rejected`; the reply returned is the last positive one (the last reply if none was).
+    async fn lmtp_replies(
+        &mut self,
+        accepted: &mut Vec<String>,
+        rejected: &mut Vec<RejectedRecipient>,
+        td: Duration,
+    ) -> Result<Reply> {
+        let mut delivered = Vec::with_capacity(accepted.len());
+        let mut last_ok = None;
+        let mut last = None;
+        for r in accepted.drain(..) {
+            let reply = self.read_reply(Stage::Message, td).await?;
+            if reply.is_positive() {
+                delivered.push(r);
+                last_ok = Some(reply.clone());
+            } else {
+                rejected.push(RejectedRecipient::from_reply(&r, &reply));
+            }
+            last = Some(reply);
+        }
+        *accepted = delivered;
+        Ok(last_ok
+            .or(last)
+            .expect("content is sent only with an accepted recipient"))
     }
 
     /// The outcome once the server answered the end of a message's content (the final dot, or
@@ -307,6 +343,13 @@ impl Connection {
             .chain(dsn.iter().flat_map(|d| &d.mail_params))
             .collect();
         let given: Vec<String> = mail_params.iter().map(|p| keyword(p)).collect();
+        if given.iter().any(|k| k == "SMTPUTF8") && !ext.smtputf8() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                Stage::Mail,
+                "SMTPUTF8 was asked for, but the server does not offer it",
+            ));
+        }
         let mut auto = Vec::new();
         if ext.has("SIZE") {
             auto.push(format!("SIZE={}", message.content.len()));

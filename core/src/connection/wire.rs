@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::{io_error, timeout_error, Connection};
-use crate::error::{Error, ErrorKind, Result, Stage};
+use crate::error::{Error, ErrorKind, Hint, Result, Stage};
 use crate::reply::{self, Parsed, Reply};
 use crate::transcript::{Direction, MASK};
 
@@ -68,7 +68,13 @@ impl Connection {
                 return Err(e);
             }
         }
+        self.write_out(stage, limit).await
+    }
+
+    /// Writes the buffer without first checking for unsolicited replies.
+    pub(super) async fn write_out(&mut self, stage: Stage, limit: Duration) -> Result<()> {
         let Some(io) = self.io.as_mut() else {
+            self.wbuf.clear();
             return Err(Error::new(ErrorKind::Connection, stage, "connection is closed"));
         };
         let buf = &self.wbuf;
@@ -161,6 +167,15 @@ impl Connection {
                         stage,
                         format!("invalid reply from server: {line:?}"),
                     ));
+                }
+                Parsed::TooLong => {
+                    self.broken = true;
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        stage,
+                        "invalid reply from server: reply line too long",
+                    )
+                    .with_hint(Hint::ReplyLineTooLong));
                 }
                 Parsed::Incomplete => {}
             }
