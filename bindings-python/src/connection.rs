@@ -293,42 +293,43 @@ impl PyConnection {
         mail_options: Vec<String>,
         rcpt_options: Vec<String>,
     ) -> PyResult<(Bound<'py, PyDict>, CodeMsg)> {
-        // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
-        let envelope = Envelope {
-            from: address::envelope_address_or_local("from_addr", &from_addr).map_err(|e| err(py, e))?,
-            to: to_addrs
-                .iter()
-                .map(|t| {
-                    address::envelope_address_or_local("to_addrs", t)?
-                        .ok_or_else(|| Error::invalid("to_addrs: empty address"))
-                })
-                .collect::<polymailer::Result<_>>()
-                .map_err(|e| err(py, e))?,
-            mail_params: mail_options,
-            rcpt_params: rcpt_options,
-            dsn: None,
-            local_addresses: true,
-        };
-        let wire = envelope.to_wire().map_err(|e| err(py, e))?;
-        // Refused addresses come back in wire form (IDN punycoded); report them as given.
-        let original = |a: &str| {
-            wire.to
-                .iter()
-                .position(|w| w == a)
-                .map_or_else(|| a.to_string(), |i| to_addrs[i].clone())
-        };
-        let prepared = Prepared {
-            content: msg.to_vec().into(),
-            envelope: wire.clone(),
-            message_id: None,
-        };
+        let tx =
+            Transaction::new(from_addr, to_addrs, msg.to_vec(), mail_options, rcpt_options).map_err(|e| err(py, e))?;
+        let prepared = tx.prepared.clone();
         let result = self.with(py, |c| Box::pin(async move { c.send(&prepared).await }))?;
-        let report = result.map_err(|e| sendmail_error(py, e, &from_addr, &original))?;
-        let refused = PyDict::new(py);
-        for r in report.rejected {
-            refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
-        }
-        Ok((refused, code_msg(py, &report.response)))
+        tx.outcome(py, result)
+    }
+
+    /// Several `sendmail` transactions in one batch (pipelined when the server offers it: one
+    /// round trip per message). One entry per item, in order: `(refused, reply)` or the
+    /// exception `sendmail` would raise (returned, not raised).
+    fn sendmail_many<'py>(&self, py: Python<'py>, items: Vec<SendmailArgs<'py>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let txs: Vec<polymailer::Result<Transaction>> = items
+            .into_iter()
+            .map(|(f, t, m, mo, ro)| Transaction::new(f, t, m.as_bytes().to_vec(), mo, ro))
+            .collect();
+        let batch: Vec<Prepared> = txs.iter().flatten().map(|t| t.prepared.clone()).collect();
+        let mut results = self
+            .with(py, |c| {
+                Box::pin(async move {
+                    let refs: Vec<&Prepared> = batch.iter().collect();
+                    Ok(c.send_batch(&refs).await)
+                })
+            })?
+            .expect("send_batch reports per message")
+            .into_iter();
+        txs.into_iter()
+            .map(|tx| {
+                let outcome = match tx {
+                    Err(e) => Err(err(py, e)),
+                    Ok(tx) => tx.outcome(py, results.next().expect("one result per message")),
+                };
+                match outcome {
+                    Ok(pair) => Ok(pair.into_pyobject(py)?.into_any()),
+                    Err(e) => Ok(e.into_value(py).into_bound(py).into_any()),
+                }
+            })
+            .collect()
     }
 
     /// QUIT and close; the reply if the server gave one.
@@ -346,6 +347,73 @@ impl PyConnection {
             let _guard = runtime::get().enter();
             drop(conn);
         });
+    }
+}
+
+type SendmailArgs<'py> = (String, Vec<String>, Bound<'py, PyBytes>, Vec<String>, Vec<String>);
+
+/// One smtplib transaction: the envelope as the caller gave it and as it goes on the wire.
+struct Transaction {
+    from_addr: String,
+    to_addrs: Vec<String>,
+    prepared: Prepared,
+}
+
+impl Transaction {
+    fn new(
+        from_addr: String,
+        to_addrs: Vec<String>,
+        msg: Vec<u8>,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> polymailer::Result<Transaction> {
+        // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
+        let envelope = Envelope {
+            from: address::envelope_address_or_local("from_addr", &from_addr)?,
+            to: to_addrs
+                .iter()
+                .map(|t| {
+                    address::envelope_address_or_local("to_addrs", t)?
+                        .ok_or_else(|| Error::invalid("to_addrs: empty address"))
+                })
+                .collect::<polymailer::Result<_>>()?,
+            mail_params: mail_options,
+            rcpt_params: rcpt_options,
+            dsn: None,
+            local_addresses: true,
+        };
+        let prepared = Prepared {
+            content: msg.into(),
+            envelope: envelope.to_wire()?,
+            message_id: None,
+        };
+        Ok(Transaction {
+            from_addr,
+            to_addrs,
+            prepared,
+        })
+    }
+
+    /// Refused addresses come back in wire form (IDN punycoded); reported as given.
+    fn original(&self, a: &str) -> String {
+        let wire = &self.prepared.envelope.to;
+        wire.iter()
+            .position(|w| w == a)
+            .map_or_else(|| a.to_string(), |i| self.to_addrs[i].clone())
+    }
+
+    fn outcome<'py>(
+        &self,
+        py: Python<'py>,
+        result: polymailer::Result<SendReport>,
+    ) -> PyResult<(Bound<'py, PyDict>, CodeMsg)> {
+        let original = |a: &str| self.original(a);
+        let report = result.map_err(|e| sendmail_error(py, e, &self.from_addr, &original))?;
+        let refused = PyDict::new(py);
+        for r in report.rejected {
+            refused.set_item(original(&r.address), (r.code, PyBytes::new(py, r.text.as_bytes())))?;
+        }
+        Ok((refused, code_msg(py, &report.response)))
     }
 }
 

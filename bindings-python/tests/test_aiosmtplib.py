@@ -177,3 +177,28 @@ def test_context_keeps_what_it_loaded_after_the_files_are_gone(capture, certs, t
     asyncio.run(aiosmtplib.send(mail(), hostname="127.0.0.1", port=srv.port, start_tls=True, tls_context=ctx))
     (got,) = srv.wait_for(1)
     assert got["meta"]["tls"] is True and got["meta"]["client_cert"] == "polymailer client"
+
+
+def test_concurrent_sends_are_batched_and_each_gets_its_own_outcome(capture):
+    """100 calls in flight on one SMTP object go out as pipelined batches; a refusal in the
+    middle of a batch fails that call only."""
+    srv = capture("--refuse", "no@example.com")
+
+    async def main():
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=srv.port, start_tls=False) as smtp:
+            calls = [
+                smtp.send_message(mail(to="no@example.com" if i == 50 else "rcpt@example.com", subject="n%d" % i))
+                for i in range(100)
+            ]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    results = asyncio.run(main())
+    refused = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert refused == [50]
+    assert isinstance(results[50], aiosmtplib.SMTPRecipientsRefused)
+    assert results[50].kind == "recipients_refused"
+    assert all(r[0] == {} and r[1] for i, r in enumerate(results) if i != 50)
+    got = srv.wait_for(99)
+    subjects = {email.message_from_bytes(m["data"])["Subject"] for m in got}
+    assert subjects == {"n%d" % i for i in range(100) if i != 50}
+    assert len({m["meta"]["session"] for m in got}) == 1

@@ -23,6 +23,7 @@ import enum
 import smtplib as _std
 import socket
 import ssl
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -285,6 +286,9 @@ class SMTP:
         self.sock = sock
         self._session = None
         self._worker = None
+        self._queued = []
+        self._queue_lock = threading.Lock()
+        self._draining = False
         self._lock = None
         self.last_ehlo_response = None
         self._validate()
@@ -303,16 +307,19 @@ class SMTP:
 
     async def _run(self, fn, *args, connecting=False):
         """Runs one blocking engine call on this object's worker thread, in call order."""
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="polymailer-aiosmtplib")
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._worker, fn, *args)
+            return await loop.run_in_executor(self._executor(), fn, *args)
         except BaseException as exc:
             new = _translate(exc, connecting)
             if new is exc:
                 raise
             raise new from None
+
+    def _executor(self):
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="polymailer-aiosmtplib")
+        return self._worker
 
     def _need_session(self):
         if self._session is None or self._session._conn is None:
@@ -552,20 +559,60 @@ class SMTP:
 
     # -- transactions -------------------------------------------------------------------------
 
-    def _result(self, refused):
+    async def _transaction(self, build):
+        """Queues one transaction for this object's worker, which sends what is queued as one
+        pipelined batch (one round trip per message) while later calls are still being built."""
+        await self._ehlo_or_helo_if_needed()
+        s = self._need_session()
+        try:
+            args = build(s)
+        except Exception as exc:
+            new = _translate(exc, False)
+            if new is exc:
+                raise
+            raise new from None
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._queue_lock:
+            self._queued.append((args, future))
+            start, self._draining = not self._draining, True
+        if start:
+            self._executor().submit(self._drain, s, loop)
+        refused, reply = await future
         errors = {rcpt: SMTPResponse(code, _text(msg)) for rcpt, (code, msg) in refused.items()}
-        return errors, _response(self._session._data_reply).message
+        return errors, _response(reply).message
+
+    def _drain(self, s, loop):
+        """On the worker: sends the queued transactions, batch after batch, until none is left."""
+        while True:
+            with self._queue_lock:
+                batch, self._queued = self._queued, []
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                results = s._sendmail_many([args for args, _ in batch])
+            except BaseException as exc:
+                results = [exc] * len(batch)
+            loop.call_soon_threadsafe(self._settle, batch, results)
+
+    @staticmethod
+    def _settle(batch, results):
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(_translate(result, False))
+            else:
+                future.set_result(result)
 
     async def sendmail(self, sender, recipients, message, /, *, mail_options=None, rcpt_options=None, timeout=None):
         """One transaction. Returns ``({refused recipient: SMTPResponse}, final reply text)``;
         every recipient refused raises ``SMTPRecipientsRefused``."""
         if isinstance(recipients, str):
             recipients = [recipients]
-        await self._ehlo_or_helo_if_needed()
-        s = self._need_session()
         mail, rcpt = list(mail_options or ()), list(rcpt_options or ())
-        refused = await self._run(lambda: s.sendmail(sender, list(recipients), message, mail, rcpt))
-        return self._result(refused)
+        return await self._transaction(lambda s: s._sendmail_args(sender, list(recipients), message, mail, rcpt))
 
     async def send_message(
         self, message, /, *, sender=None, recipients=None, mail_options=None, rcpt_options=None, timeout=None
@@ -574,11 +621,10 @@ class SMTP:
         To/Cc/Bcc, Resent-*); Bcc is not transmitted."""
         if isinstance(recipients, str):
             recipients = [recipients]
-        await self._ehlo_or_helo_if_needed()
-        s = self._need_session()
         mail, rcpt = list(mail_options or ()), list(rcpt_options or ())
-        refused = await self._run(lambda: s.send_message(message, sender, recipients, mail, rcpt))
-        return self._result(refused)
+        return await self._transaction(
+            lambda s: s._sendmail_args(*s._message_args(message, sender, recipients, mail, rcpt))
+        )
 
     def sendmail_sync(self, *args, **kwargs):
         async def run():

@@ -437,18 +437,9 @@ class SMTP:
     def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
         """Returns the dict of refused recipients ``{addr: (code, msg)}``, as smtplib does."""
         self.ehlo_or_helo_if_needed()
-        if isinstance(msg, str):
-            msg = _fix_eols(msg).encode("ascii")
-        if isinstance(to_addrs, str):
-            to_addrs = [to_addrs]
-        mail_options = list(mail_options) if self.does_esmtp else []
-        if not any(o.lower() == "smtputf8" for o in mail_options):
-            for address in (from_addr, *to_addrs):
-                _ascii_local_part(address)
+        args = self._sendmail_args(from_addr, to_addrs, msg, mail_options, rcpt_options)
         try:
-            refused, self._data_reply = self._call(
-                lambda: self._conn.sendmail(from_addr, list(to_addrs), bytes(msg), mail_options, list(rcpt_options))
-            )
+            refused, self._data_reply = self._call(lambda: self._conn.sendmail(*args))
         except SMTPSenderRefused:
             # smtplib resets after a refused MAIL (the engine needs not: no transaction is open);
             # kept for its effect: a server that refused and hung up is noticed here.
@@ -457,10 +448,26 @@ class SMTP:
             raise
         return refused
 
+    def _sendmail_args(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        """``sendmail``'s arguments as the engine takes them (after EHLO)."""
+        if isinstance(msg, str):
+            msg = _fix_eols(msg).encode("ascii")
+        if isinstance(to_addrs, str):
+            to_addrs = [to_addrs]
+        mail_options = list(mail_options) if self.does_esmtp else []
+        if not any(o.lower() == "smtputf8" for o in mail_options):
+            for address in (from_addr, *to_addrs):
+                _ascii_local_part(address)
+        return from_addr, list(to_addrs), bytes(msg), mail_options, list(rcpt_options)
+
     def send_message(self, msg, from_addr=None, to_addrs=None, mail_options=(), rcpt_options=()):
         """Sends an ``email.message.Message`` with smtplib's envelope rules (Sender/From,
         Resent-* blocks, To+Cc+Bcc; Bcc and Resent-Bcc stripped)."""
         self.ehlo_or_helo_if_needed()
+        return self.sendmail(*self._message_args(msg, from_addr, to_addrs, mail_options, rcpt_options))
+
+    def _message_args(self, msg, from_addr=None, to_addrs=None, mail_options=(), rcpt_options=()):
+        """``send_message``'s envelope and bytes, as ``sendmail`` arguments (after EHLO)."""
         resent = msg.get_all("Resent-Date")
         if resent is not None and len(resent) > 1:
             raise ValueError("message has more than one 'Resent-' header block")
@@ -483,10 +490,14 @@ class SMTP:
         if not international and not stripped.isascii():
             # Without SMTPUTF8, non-ASCII headers go RFC 2047-encoded, as the stdlib sends them.
             _, _, stripped = _native.prepare_raw(flatten(msg))
-        flatmsg = stripped
         if international:
             mail_options = (*mail_options, "SMTPUTF8", "BODY=8BITMIME")
-        return self.sendmail(from_addr, to_addrs, flatmsg, mail_options, rcpt_options)
+        return from_addr, to_addrs, stripped, mail_options, rcpt_options
+
+    def _sendmail_many(self, arg_list):
+        """Several ``_sendmail_args`` results in one pipelined batch: per item ``(refused,
+        final reply)`` or the exception ``sendmail`` would raise."""
+        return self._call(lambda: self._conn.sendmail_many(arg_list))
 
     def close(self):
         conn, self._conn = self._conn, None
