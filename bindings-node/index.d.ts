@@ -68,7 +68,32 @@ export interface TransportOptions {
   secure?: boolean;
   requireTLS?: boolean;
   ignoreTLS?: boolean;
-  auth?: { user?: string; pass?: string; type?: 'login' | 'LOGIN' | 'OAuth2' | 'oauth2'; accessToken?: string };
+  auth?: {
+    user?: string;
+    pass?: string;
+    type?: 'login' | 'LOGIN' | 'OAuth2' | 'oauth2';
+    accessToken?: string;
+    /** OAuth2 refresh: `clientId`, `clientSecret`, `refreshToken` posted to `accessUrl` (default Google's). */
+    clientId?: string;
+    clientSecret?: string;
+    refreshToken?: string;
+    accessUrl?: string;
+    /** When `accessToken` expires (ms since the epoch). */
+    expires?: number;
+  };
+  /** Authenticate even when the server does not offer AUTH (default: only when offered). */
+  forceAuth?: boolean;
+  /** LMTP: LHLO, one reply per recipient. */
+  lmtp?: boolean;
+  /** A socket for each new connection (`callback(null, { connection })`); TLS and AUTH still name `host`. */
+  getSocket?: (options: TransportOptions, callback: (err: Error | null, info?: { connection: import('net').Socket }) => void) => void;
+  /** `http://proxy:port` (CONNECT) or `socks5://proxy:port` (with `set('proxy_socks_module', require('socks'))`). */
+  proxy?: string;
+  /** Build the message without sending: `info.message` is a stream, or a Buffer with `buffer: true`. */
+  streamTransport?: boolean;
+  buffer?: boolean;
+  /** streamTransport line ends: 'unix' (LF) or 'windows' (CRLF, as sent). */
+  newline?: 'unix' | 'windows' | string;
   name?: string;
   connectionTimeout?: number;
   greetingTimeout?: number;
@@ -106,6 +131,7 @@ export interface SmtpError extends Error {
   response?: string;
   command: string;
   rejected?: string[];
+  rejectedErrors?: { recipient: string; responseCode: number; response: string }[];
   transient: boolean;
 }
 
@@ -121,9 +147,28 @@ export declare class Transporter extends EventEmitter {
   close(): Promise<void>;
   close(callback: (err: Error | null) => void): void;
   on(event: 'idle' | 'close', listener: () => void): this;
+  on(event: 'token', listener: (token: { type: 'OAuth2'; user: string; accessToken: string; expires: number }) => void): this;
+  /** `oauth2_provision_cb` (`(user, renew, callback(err, accessToken, expires))`) or `proxy_socks_module`. */
+  set(key: string, value: unknown): this;
+  get(key: string): unknown;
+  /** Nodemailer's transport-plugin call: a built message (`getEnvelope`, `messageId`, `createReadStream`). */
+  send(mail: { data?: SendMailOptions; message: { getEnvelope(): { from: string; to: string | string[] }; messageId(): string; createReadStream(): Readable } }, callback: (err: SmtpError | null, info?: SentMessageInfo) => void): void;
 }
 
-export declare function createTransport(options: TransportOptions | string, defaults?: SendMailOptions): Transporter;
+/** Nodemailer's SMTPTransport / SMTPPool classes (`createTransport(new SMTPPool(options))`). */
+export declare class SMTPTransport extends Transporter {
+  constructor(options?: TransportOptions | string);
+}
+export declare class SMTPPool extends Transporter {
+  constructor(options?: TransportOptions | string);
+}
+
+export declare function createTransport(options: TransportOptions | string | Transporter, defaults?: SendMailOptions): Transporter;
+/** The Ethereal web URL of a message sent through Ethereal, or false. */
+export declare function getTestMessageUrl(info: { response?: string } | false | null | undefined): string | false;
+/** An Ethereal test account from the Ethereal API (HTTPS, certificate verified). */
+export declare function createTestAccount(apiUrl?: string): Promise<{ user: string; pass: string; smtp: { host: string; port: number; secure: boolean }; web?: string }>;
+export declare function createTestAccount(callback: (err: Error | null, account?: any) => void): void;
 export declare function wellKnown(name: string): { description: string; host: string; port: number; secure: boolean; ignoreTLS?: boolean } | false;
 export declare function parseConnectionUrl(url: string): TransportOptions;
 

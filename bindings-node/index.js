@@ -30,7 +30,10 @@ const { NativeTransport, checkOptions, parseDataUri } = native;
 
 /** Well-known service settings ({description, host, port, secure}) or false, as nodemailer/lib/well-known. */
 function wellKnown(name) {
-  return native.wellKnown(String(name)) || false;
+  const found = native.wellKnown(String(name));
+  if (!found) return false;
+  if (found.ignoreTLS == null) delete found.ignoreTLS;
+  return found;
 }
 
 /** `smtp://user:pass@host:port/?pool=true&...` → options, as Nodemailer parses connection URLs. */
@@ -101,6 +104,8 @@ function nativeOptions(options) {
       ? { domain: String(options.verp.domain), secret: toBuffer(options.verp.secret), prefix: options.verp.prefix }
       : undefined,
     allowInsecureAuth: options.allowInsecureAuth,
+    forceAuth: Boolean(options.forceAuth),
+    lmtp: Boolean(options.lmtp),
     recordTranscript: Boolean(options.logger && options.debug),
   };
 }
@@ -305,6 +310,7 @@ function toError(fields) {
   if (fields.response) err.response = fields.response;
   err.command = fields.command;
   if (fields.rejected && fields.rejected.length) err.rejected = fields.rejected;
+  if (fields.rejectedErrors && fields.rejectedErrors.length) err.rejectedErrors = fields.rejectedErrors;
   err.kind = fields.kind;
   err.transient = fields.transient;
   return err;
@@ -319,32 +325,232 @@ function settle(promise, callback) {
   return undefined;
 }
 
+/** Nodemailer's default token endpoint for `auth.refreshToken` (Google's). */
+const DEFAULT_ACCESS_URL = 'https://accounts.google.com/o/oauth2/token';
+
+function authError(message, cause) {
+  return Object.assign(new Error(message), { code: 'EAUTH', command: 'AUTH XOAUTH2', kind: 'auth', cause });
+}
+
+/**
+ * OAuth2 access tokens as Nodemailer's XOAuth2 gets them: the configured `accessToken` while it
+ * has not expired; else the `oauth2_provision_cb` set on the transporter; else a refresh
+ * (`clientId`, `clientSecret`, `refreshToken` posted to `accessUrl`), announced with a 'token'
+ * event. The engine receives each new token for the connections it opens next.
+ */
+class OAuth2Tokens {
+  constructor(auth, transporter) {
+    this.auth = auth;
+    this.transporter = transporter;
+    this.token = auth.accessToken || null;
+    this.expires = Number(auth.expires) || 0;
+    this.pending = null;
+  }
+
+  valid() {
+    return Boolean(this.token) && (!this.expires || Date.now() < this.expires);
+  }
+
+  /** The current token, or a new one when `renew` or when there is none. */
+  get(renew) {
+    if (!renew && this.valid()) return Promise.resolve(this.token);
+    if (!this.pending) {
+      this.pending = this._fetch(renew).finally(() => {
+        this.pending = null;
+      });
+    }
+    return this.pending;
+  }
+
+  async _fetch(renew) {
+    const user = this.auth.user;
+    const provision = this.transporter.get('oauth2_provision_cb');
+    let token, expires;
+    if (typeof provision === 'function') {
+      [token, expires] = await new Promise((resolve, reject) =>
+        provision(user, Boolean(renew), (err, accessToken, exp) => (err ? reject(authError(err.message || String(err), err)) : resolve([accessToken, exp])))
+      );
+    } else if (this.auth.refreshToken && this.auth.clientId) {
+      [token, expires] = await this._refresh();
+    } else {
+      throw authError(`Can't create new access token for user ${user}: no refreshToken and no oauth2_provision_cb`);
+    }
+    if (!token) throw authError(`no access token for user ${user}`);
+    this.token = String(token);
+    this.expires = Number(expires) || 0;
+    const problem = this.transporter._native.setAccessToken(this.token);
+    if (problem) throw toError(problem);
+    this.transporter.emit('token', { type: 'OAuth2', user, accessToken: this.token, expires: this.expires });
+    return this.token;
+  }
+
+  /** POSTs the refresh token to the token endpoint (`accessUrl`). */
+  _refresh() {
+    const body = new URLSearchParams({
+      client_id: this.auth.clientId,
+      client_secret: this.auth.clientSecret || '',
+      refresh_token: this.auth.refreshToken,
+      grant_type: 'refresh_token',
+    }).toString();
+    return new Promise((resolve, reject) => {
+      const url = new URL(this.auth.accessUrl || DEFAULT_ACCESS_URL);
+      const lib = url.protocol === 'http:' ? require('http') : require('https');
+      const req = lib.request(
+        url,
+        { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let data;
+            try {
+              data = JSON.parse(Buffer.concat(chunks).toString());
+            } catch (e) {
+              return reject(authError(`token endpoint answered ${res.statusCode} with no JSON`, e));
+            }
+            if (!data.access_token) return reject(authError(`token refresh refused: ${data.error_description || data.error || res.statusCode}`));
+            resolve([data.access_token, data.expires_in ? Date.now() + Number(data.expires_in) * 1000 : 0]);
+          });
+        }
+      );
+      req.on('error', (e) => reject(authError(`token refresh failed: ${e.message}`, e)));
+      req.end(body);
+    });
+  }
+}
+
+/**
+ * A loopback relay in front of the engine for `getSocket` and `proxy`: the engine dials the
+ * relay, and each connection it opens is joined to the socket the callback returns (or to a
+ * tunnel through the proxy: HTTP CONNECT, or SOCKS with the module set as
+ * `proxy_socks_module`). TLS, AUTH and the plain-text AUTH rule still see the real host.
+ */
+function startRelay(transporter) {
+  const net = require('net');
+  const opts = transporter.options;
+  const target = { host: opts.host || 'localhost', port: Number(opts.port) || (opts.secure ? 465 : 587) };
+  const open = (callback) => {
+    if (typeof opts.getSocket === 'function') {
+      return opts.getSocket(opts, (err, info) => callback(err, info && info.connection));
+    }
+    const proxy = new URL(opts.proxy);
+    if (proxy.protocol === 'http:' || proxy.protocol === 'https:') {
+      const lib = proxy.protocol === 'http:' ? require('http') : require('https');
+      const headers = { Host: `${target.host}:${target.port}` };
+      if (proxy.username) {
+        headers['Proxy-Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+      }
+      const req = lib.request({ host: proxy.hostname, port: proxy.port || (proxy.protocol === 'http:' ? 80 : 443), method: 'CONNECT', path: `${target.host}:${target.port}`, headers });
+      req.once('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          return callback(Object.assign(new Error(`proxy refused CONNECT: ${res.statusCode}`), { code: 'ECONNECTION' }));
+        }
+        callback(null, socket);
+      });
+      req.once('error', (e) => callback(e));
+      return req.end();
+    }
+    if (/^socks[45]?[ah]?:$/.test(proxy.protocol)) {
+      const socks = transporter.get('proxy_socks_module');
+      if (!socks) return callback(Object.assign(new Error('socks proxy needs transporter.set("proxy_socks_module", require("socks"))'), { code: 'ECONNECTION' }));
+      const type = proxy.protocol.startsWith('socks4') ? 4 : 5;
+      return socks.SocksClient.createConnection(
+        {
+          proxy: { host: proxy.hostname, port: Number(proxy.port) || 1080, type, userId: decodeURIComponent(proxy.username) || undefined, password: decodeURIComponent(proxy.password) || undefined },
+          command: 'connect',
+          destination: target,
+        },
+        (err, info) => callback(err, info && info.socket)
+      );
+    }
+    callback(Object.assign(new Error(`unsupported proxy protocol ${proxy.protocol}`), { code: 'ECONNECTION' }));
+  };
+  const server = net.createServer((local) => {
+    local.pause();
+    local.on('error', () => {});
+    open((err, remote) => {
+      if (err || !remote) {
+        transporter.emit('error', err || new Error('getSocket returned no connection'));
+        return local.destroy();
+      }
+      remote.on('error', () => local.destroy());
+      local.on('close', () => remote.destroy());
+      remote.on('close', () => local.destroy());
+      local.pipe(remote);
+      remote.pipe(local);
+      local.resume();
+    });
+  });
+  server.unref();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
 class Transporter extends EventEmitter {
   constructor(options, defaults) {
     super();
     let opts = typeof options === 'string' ? parseConnectionUrl(options) : { ...(options || {}) };
     if (opts.url) opts = { ...parseConnectionUrl(opts.url), ...opts };
     if (opts.service) {
+      // An unknown service leaves the options as given (Nodemailer's rule: host and port stand).
       const known = wellKnown(opts.service);
-      if (!known) throw toError(native.unknownService(String(opts.service)));
-      const { description, ...preset } = known; // eslint-disable-line no-unused-vars
-      opts = { ...preset, ...opts };
+      if (known) {
+        const { description, ...preset } = known; // eslint-disable-line no-unused-vars
+        opts = { ...preset, ...opts };
+      }
     }
     this.options = opts;
     this._defaults = defaults || {};
+    this._meta = new Map();
+    this._closed = 0; // generation: messages handed over before a close() fail with it
     this.logger = makeLogger(opts.logger);
+    if (opts.streamTransport) return;
     const settings = nativeOptions(opts);
     const problem = checkOptions(settings);
     if (problem) throw toError(problem);
     this._native = new NativeTransport(settings);
+    this._settings = settings;
+    const auth = opts.auth || {};
+    if (String(auth.type || '').toLowerCase() === 'oauth2') this._oauth2 = new OAuth2Tokens(auth, this);
+    if (typeof opts.getSocket === 'function' || opts.proxy) this._relay = null; // started on first use
+    // Nodemailer's pool says it has room as soon as it exists: the 'idle' send loop starts.
+    if (opts.pool) setImmediate(() => this.isIdle() && this.emit('idle'));
+  }
+
+  /** Nodemailer's `transporter.set(key, value)`: `oauth2_provision_cb`, `proxy_socks_module`. */
+  set(key, value) {
+    this._meta.set(key, value);
+    return this;
+  }
+
+  get(key) {
+    return this._meta.get(key);
+  }
+
+  /** The engine; with `getSocket`/`proxy`, one that dials the loopback relay. */
+  async _engine() {
+    if (this._relay === undefined) return this._native;
+    if (!this._relay) {
+      this._relay = startRelay(this).then((server) => {
+        this._relayServer = server;
+        const { port } = server.address();
+        this._native = new NativeTransport({ ...this._settings, connectTo: `127.0.0.1:${port}` });
+        if (this._oauth2 && this._oauth2.token) this._native.setAccessToken(this._oauth2.token);
+        return this._native;
+      });
+    }
+    return this._relay;
   }
 
   /** sendMail(mail[, callback]): a Promise when no callback is given. */
   sendMail(mail, callback) {
-    return settle(this._send({ ...this._defaults, ...mail }), callback);
+    return settle(this._send({ ...this._defaults, ...mail }, this._closed), callback);
   }
 
-  async _send(mail) {
+  async _send(mail, generation) {
     let input;
     try {
       input = mailInput(await resolveSources(mail));
@@ -352,11 +558,37 @@ class Transporter extends EventEmitter {
       e.code = e.code || 'EMESSAGE';
       throw e;
     }
-    const outcome = await this._native.send(input);
+    if (this.options.streamTransport) return this._stream(input);
+    if (generation !== this._closed) {
+      throw Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION', kind: 'connection' });
+    }
+    const engine = await this._engine();
+    let outcome;
+    for (let attempt = 0; ; attempt++) {
+      if (this._oauth2) await this._oauth2.get(attempt > 0);
+      outcome = await engine.send(input);
+      // An access token the server refused is renewed once, as Nodemailer's XOAuth2 does.
+      const refused = outcome.error && outcome.error.code === 'EAUTH' && this._oauth2 && attempt === 0;
+      if (!refused || !(this._oauth2.auth.refreshToken || typeof this.get('oauth2_provision_cb') === 'function')) break;
+    }
     this._log(outcome);
     if (this.options.pool && this._native.isIdle()) setImmediate(() => this.emit('idle'));
     if (outcome.error) throw toError(outcome.error);
     return outcome.info;
+  }
+
+  /** streamTransport: the message as it would be sent (a Buffer with `buffer: true`, else a stream). */
+  async _stream(input) {
+    const built = await native.buildMail(input);
+    if (built.error) throw toError(built.error);
+    let message = built.message;
+    const newline = String(this.options.newline || '').toLowerCase();
+    if (newline && !['win', 'windows', 'dos', '\r\n'].includes(newline)) message = Buffer.from(message.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    return {
+      envelope: built.envelope,
+      messageId: built.messageId,
+      message: this.options.buffer ? message : require('stream').Readable.from([message]),
+    };
   }
 
   /** Writes the recorded SMTP traffic and the outcome to the logger (`debug: true` for traffic). */
@@ -375,11 +607,15 @@ class Transporter extends EventEmitter {
   }
 
   verify(callback) {
-    const p = this._native.verify().then((o) => {
+    const p = (async () => {
+      if (this.options.streamTransport) return true;
+      const engine = await this._engine();
+      if (this._oauth2) await this._oauth2.get(false);
+      const o = await engine.verify();
       this._log(o);
       if (o.error) throw toError(o.error);
       return true;
-    });
+    })();
     return settle(p, callback);
   }
 
@@ -396,19 +632,123 @@ class Transporter extends EventEmitter {
   }
 
   isIdle() {
-    return this._native.isIdle();
+    return this._native ? this._native.isIdle() : true;
   }
 
+  /**
+   * Closes the pool as Nodemailer does: messages not yet handed to a connection fail with
+   * "Connection pool was closed" (never sent), sends under way finish, connections QUIT.
+   * The transporter can send again afterwards (a new pool is opened).
+   */
   close(callback) {
-    const p = this._native.close().then(() => {
+    this._closed++;
+    if (this._relayServer) this._relayServer.close();
+    const p = (this._native ? this._native.close() : Promise.resolve()).then(() => {
       this.emit('close');
     });
     return settle(p, callback);
   }
+
+  /**
+   * Nodemailer's transport-plugin call, `send({ data, message }, callback)`, where `message`
+   * is a built message (`getEnvelope()`, `messageId()`, `createReadStream()`): sent as raw
+   * bytes with that envelope.
+   */
+  send(mail, callback) {
+    const generation = this._closed;
+    const p = (async () => {
+      const m = mail.message;
+      const envelope = m.getEnvelope();
+      const raw = await collect(m.createReadStream());
+      const info = await this._send({ ...(mail.data || {}), raw, envelope: { from: envelope.from, to: envelope.to } }, generation);
+      return { ...info, messageId: info.messageId || (typeof m.messageId === 'function' ? m.messageId() : undefined) };
+    })();
+    return settle(p, callback);
+  }
+}
+
+/** Nodemailer's `SMTPTransport` (one connection per message unless pooled). */
+class SMTPTransport extends Transporter {
+  constructor(options) {
+    super(typeof options === 'string' ? options : { ...(options || {}), pool: false });
+  }
+}
+
+/** Nodemailer's `SMTPPool`: `new SMTPPool(options)` is `createTransport({ ...options, pool: true })`. */
+class SMTPPool extends Transporter {
+  constructor(options) {
+    const opts = typeof options === 'string' ? { ...parseConnectionUrl(options) } : { ...(options || {}) };
+    if (opts.url) Object.assign(opts, parseConnectionUrl(opts.url), opts, { url: undefined });
+    super({ ...opts, pool: true });
+  }
 }
 
 function createTransport(options, defaults) {
+  // A transport object made beforehand (`createTransport(new SMTPPool(...))`) is used as is.
+  if (options instanceof Transporter) return options;
   return new Transporter(options, defaults);
+}
+
+const ETHEREAL_API = () => (process.env.ETHEREAL_API || 'https://api.nodemailer.com').replace(/\/+$/, '');
+const ETHEREAL_WEB = () => (process.env.ETHEREAL_WEB || 'https://ethereal.email').replace(/\/+$/, '');
+let testAccount = null;
+
+/**
+ * Nodemailer's `createTestAccount([apiUrl], [callback])`: an Ethereal account
+ * (`{ user, pass, smtp, imap, pop3, web }`) from the Ethereal API, over HTTPS with the
+ * certificate verified. Cached for the process (ETHEREAL_CACHE=no turns that off).
+ */
+function createTestAccount(apiUrl, callback) {
+  if (typeof apiUrl === 'function') [apiUrl, callback] = [undefined, apiUrl];
+  const cache = !['no', 'false', 'n', '0'].includes(String(process.env.ETHEREAL_CACHE || 'yes').trim().toLowerCase());
+  const p = new Promise((resolve, reject) => {
+    if (cache && testAccount) return resolve(testAccount);
+    const url = new URL(String(apiUrl || ETHEREAL_API()).replace(/\/+$/, '') + '/user');
+    const body = JSON.stringify({ requestor: 'polymailer', version: require('./package.json').version });
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    const key = String(process.env.ETHEREAL_API_KEY || '').replace(/\s+/g, '');
+    if (key) headers.Authorization = 'Bearer ' + key;
+    const lib = url.protocol === 'http:' ? require('http') : require('https');
+    const req = lib.request(url, { method: 'POST', headers, rejectUnauthorized: true }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        let data;
+        try {
+          data = JSON.parse(Buffer.concat(chunks).toString());
+        } catch (e) {
+          return reject(e);
+        }
+        if (data.status !== 'success' || data.error) return reject(new Error(data.error || 'Request failed'));
+        delete data.status;
+        if (cache) testAccount = data;
+        resolve(data);
+      });
+    });
+    req.on('error', (e) => reject(Object.assign(e, { code: e.code || 'EFETCH' })));
+    req.end(body);
+  });
+  return settle(p, callback);
+}
+
+/**
+ * The Ethereal web URL of a message sent through Ethereal (`info.response` ends with
+ * `[STATUS=… MSGID=…]`), or false. Linear in the response length.
+ */
+function getTestMessageUrl(info) {
+  if (!info || !info.response) return false;
+  const response = String(info.response);
+  if (!response.endsWith(']')) return false;
+  const close = response.length - 1;
+  const open = response.lastIndexOf('[', close);
+  if (open < 0 || response.lastIndexOf(']', close - 1) > open) return false;
+  const props = new Map();
+  for (const part of response.slice(open + 1, close).split(/\s+/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && /^[A-Z0-9]+$/.test(part.slice(0, eq)) && eq < part.length - 1) props.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  if (!props.has('STATUS') || !props.has('MSGID')) return false;
+  return `${(testAccount && testAccount.web) || ETHEREAL_WEB()}/message/${props.get('MSGID')}`;
 }
 
 /** The options object as the core's option words, one pair per value (lists give several). */
@@ -479,4 +819,17 @@ function decodeVerp(address, secret) {
   return camel(JSON.parse(native.decodeVerp(String(address), secretBuffer(secret))));
 }
 
-module.exports = { createTransport, Transporter, wellKnown, parseConnectionUrl, checkDomain, dkimKeygen, parseBounce, decodeVerp };
+module.exports = {
+  createTransport,
+  Transporter,
+  SMTPTransport,
+  SMTPPool,
+  wellKnown,
+  parseConnectionUrl,
+  getTestMessageUrl,
+  createTestAccount,
+  checkDomain,
+  dkimKeygen,
+  parseBounce,
+  decodeVerp,
+};

@@ -21,6 +21,8 @@ export declare class NativeTransport {
   verify(): Promise<Outcome>
   /** QUITs pooled connections. */
   close(): Promise<Outcome>
+  /** A renewed OAuth2 access token for the connections opened from now on. */
+  setAccessToken(token: string): ErrorFields | null
   isIdle(): boolean
 }
 
@@ -49,6 +51,20 @@ export interface AuthOptions {
 export interface BounceOutcome {
   report: string
   table: string
+}
+
+/** Builds the mail as it would be sent (attachment files read on the core's runtime). */
+export declare function buildMail(mail: MailInput): Promise<Built>
+
+/**
+ * A message built without sending (Nodemailer's `streamTransport`): exactly one of
+ * `message` and `error` is set.
+ */
+export interface Built {
+  message?: Buffer
+  envelope?: EnvelopeInfo
+  messageId?: string
+  error?: ErrorFields
 }
 
 export declare function checkDomain(domain: string, pairs: Array<CheckPair>, dkim?: DkimOptions | undefined | null): Promise<CheckOutcome>
@@ -121,6 +137,8 @@ export interface ErrorFields {
   command: string
   /** Refused recipients, when the envelope was refused. */
   rejected: Array<string>
+  /** `{recipient, responseCode, response}` for each of them. */
+  rejectedErrors: Array<RejectedInfo>
   /** The core's kind, e.g. "recipients_refused". */
   kind: string
   transient: boolean
@@ -253,12 +271,15 @@ export interface TransportOptions {
   /** `{ domain, secret, prefix }`: a VERP envelope sender per recipient. */
   verp?: VerpOptions
   allowInsecureAuth?: boolean
+  /** Authenticate even when the server does not offer AUTH (else AUTH only when offered). */
+  forceAuth?: boolean
+  /** LMTP (LHLO, one reply per recipient). */
+  lmtp?: boolean
+  /** `host:port` to dial instead of `host` (index.js's relay for `getSocket` and `proxy`). */
+  connectTo?: string
   /** Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`). */
   recordTranscript?: boolean
 }
-
-/** The known service names, for the "unknown service" error. */
-export declare function unknownService(key: string): ErrorFields
 
 export interface VerpOptions {
   domain: string

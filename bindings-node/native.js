@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeTransport = nativeBinding.NativeTransport
+module.exports.buildMail = nativeBinding.buildMail
 module.exports.checkDomain = nativeBinding.checkDomain
 module.exports.checkOptions = nativeBinding.checkOptions
 module.exports.decodeVerp = nativeBinding.decodeVerp
@@ -843,5 +844,4 @@ module.exports.dkimKeygen = nativeBinding.dkimKeygen
 module.exports.parseBounce = nativeBinding.parseBounce
 module.exports.parseConnectionUrl = nativeBinding.parseConnectionUrl
 module.exports.parseDataUri = nativeBinding.parseDataUri
-module.exports.unknownService = nativeBinding.unknownService
 module.exports.wellKnown = nativeBinding.wellKnown

@@ -72,6 +72,12 @@ pub struct TransportOptions {
     /// `{ domain, secret, prefix }`: a VERP envelope sender per recipient.
     pub verp: Option<VerpOptions>,
     pub allow_insecure_auth: Option<bool>,
+    /// Authenticate even when the server does not offer AUTH (else AUTH only when offered).
+    pub force_auth: Option<bool>,
+    /// LMTP (LHLO, one reply per recipient).
+    pub lmtp: Option<bool>,
+    /// `host:port` to dial instead of `host` (index.js's relay for `getSocket` and `proxy`).
+    pub connect_to: Option<String>,
     /// Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`).
     pub record_transcript: Option<bool>,
 }
@@ -111,12 +117,23 @@ impl TryFrom<TransportOptions> for TransportConfig {
         if let Some(a) = o.auth {
             let user = a.user.unwrap_or_default();
             let oauth = a.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("oauth2"));
+            let force = o.force_auth.unwrap_or(false);
             c.credentials = match (oauth, a.access_token, a.pass) {
-                (true, Some(token), _) => Some(Credentials::oauth2(user, token)),
-                (true, None, _) => return Err(Error::invalid("auth: type OAuth2 needs accessToken")),
+                // Without a token yet, index.js provisions one before the first send
+                // (oauth2_provision_cb, or a refresh token) and hands it over.
+                (true, token, _) => Some(Credentials::oauth2(user, token.unwrap_or_default())),
                 (false, _, Some(pass)) => Some(Credentials::password(user, pass)),
+                (false, _, None) if force => Some(Credentials::password(user, String::new())),
                 (false, _, None) => None,
             };
+        }
+        c.auth_if_offered = !o.force_auth.unwrap_or(false);
+        c.lmtp = o.lmtp.unwrap_or(false);
+        if let Some(addr) = o.connect_to {
+            c.connect_to = Some(
+                addr.parse()
+                    .map_err(|_| Error::invalid(format!("connect address {addr:?} is not ip:port")))?,
+            );
         }
         c.hello_name = o.name;
         let d = Timeouts::default();
@@ -243,15 +260,4 @@ pub fn well_known(key: String) -> Option<WellKnown> {
         secure: s.secure,
         ignore_tls: s.ignore_tls.then_some(true),
     })
-}
-
-/// The known service names, for the "unknown service" error.
-#[napi]
-#[cfg_attr(test, allow(dead_code))]
-pub fn unknown_service(key: String) -> crate::errors::ErrorFields {
-    crate::errors::fields(
-        &Service::lookup(&key)
-            .err()
-            .unwrap_or_else(|| Error::invalid("known service")),
-    )
 }

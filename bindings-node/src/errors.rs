@@ -14,6 +14,8 @@ pub struct ErrorFields {
     pub command: String,
     /// Refused recipients, when the envelope was refused.
     pub rejected: Vec<String>,
+    /// `{recipient, responseCode, response}` for each of them.
+    pub rejected_errors: Vec<crate::mailer::RejectedInfo>,
     /// The core's kind, e.g. "recipients_refused".
     pub kind: String,
     pub transient: bool,
@@ -25,8 +27,10 @@ fn code(e: &Error) -> &'static str {
         ErrorKind::NotSupported if e.stage() == Stage::Auth => "EAUTH",
         ErrorKind::NotSupported | ErrorKind::Tls => "ETLS",
         ErrorKind::Timeout => "ETIMEDOUT",
-        ErrorKind::Connection if matches!(e.stage(), Stage::Connect | Stage::Greeting) => "ECONNECTION",
-        ErrorKind::Connection | ErrorKind::Io => "ESOCKET",
+        // The server closed the connection (at any stage): Nodemailer's "Connection closed
+        // unexpectedly"; a socket error is ESOCKET.
+        ErrorKind::Connection => "ECONNECTION",
+        ErrorKind::Io => "ESOCKET",
         ErrorKind::SenderRefused | ErrorKind::RecipientsRefused => "EENVELOPE",
         ErrorKind::InvalidInput if e.stage() == Stage::Envelope => "EENVELOPE",
         ErrorKind::InvalidInput | ErrorKind::DataRefused | ErrorKind::MessageTooLarge => "EMESSAGE",
@@ -68,6 +72,7 @@ pub fn fields(e: &Error) -> ErrorFields {
         response: e.reply().map(|r| r.one_line()),
         command: command(e.stage()).to_string(),
         rejected: e.rejected().iter().map(|r| r.address.clone()).collect(),
+        rejected_errors: e.rejected().iter().map(crate::mailer::RejectedInfo::from).collect(),
         kind: e.kind().as_str().to_string(),
         transient: e.is_transient(),
     }

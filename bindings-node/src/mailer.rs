@@ -35,6 +35,16 @@ pub struct RejectedInfo {
     pub response: String,
 }
 
+impl From<&polymailer::RejectedRecipient> for RejectedInfo {
+    fn from(x: &polymailer::RejectedRecipient) -> Self {
+        RejectedInfo {
+            response: format!("{} {}", x.code, x.text),
+            recipient: x.address.clone(),
+            response_code: x.code.into(),
+        }
+    }
+}
+
 /// A settled call: exactly one of `info` and `error` is set.
 #[napi(object)]
 pub struct Outcome {
@@ -56,15 +66,7 @@ impl From<polymailer::Result<SendReport>> for Outcome {
                     rejected: r.rejected.iter().map(|x| x.address.clone()).collect(),
                     pending: vec![],
                     response: r.response.one_line(),
-                    rejected_errors: r
-                        .rejected
-                        .into_iter()
-                        .map(|x| RejectedInfo {
-                            response: format!("{} {}", x.code, x.text),
-                            recipient: x.address,
-                            response_code: x.code.into(),
-                        })
-                        .collect(),
+                    rejected_errors: r.rejected.iter().map(RejectedInfo::from).collect(),
                 }),
                 error: None,
             },
@@ -74,6 +76,48 @@ impl From<polymailer::Result<SendReport>> for Outcome {
             },
         }
     }
+}
+
+/// A message built without sending (Nodemailer's `streamTransport`): exactly one of
+/// `message` and `error` is set.
+#[napi(object)]
+pub struct Built {
+    pub message: Option<Buffer>,
+    pub envelope: Option<EnvelopeInfo>,
+    pub message_id: Option<String>,
+    pub error: Option<ErrorFields>,
+}
+
+/// Builds the mail as it would be sent (attachment files read on the core's runtime).
+#[napi(ts_return_type = "Promise<Built>")]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
+pub fn build_mail<'env>(env: &'env Env, mail: MailInput) -> Result<Object<'env>> {
+    let outgoing = Outgoing::try_from(mail);
+    let (deferred, promise) = env.create_deferred::<Built, _>()?;
+    runtime::spawn(async move {
+        let built = outgoing
+            .and_then(|o| o.prepare())
+            .and_then(|p| Ok((p.content.into_bytes()?, p.envelope, p.message_id)));
+        let built = match built {
+            Ok((bytes, envelope, message_id)) => Built {
+                message: Some(bytes.into()),
+                envelope: Some(EnvelopeInfo {
+                    from: envelope.from.unwrap_or_default(),
+                    to: envelope.to,
+                }),
+                message_id,
+                error: None,
+            },
+            Err(e) => Built {
+                message: None,
+                envelope: None,
+                message_id: None,
+                error: Some(fields(&e)),
+            },
+        };
+        deferred.resolve(move |_| Ok(built));
+    });
+    Ok(promise)
 }
 
 #[napi]
@@ -200,6 +244,12 @@ impl NativeTransport {
                 error: None,
             }
         })
+    }
+
+    /// A renewed OAuth2 access token for the connections opened from now on.
+    #[napi]
+    pub fn set_access_token(&self, token: String) -> Option<ErrorFields> {
+        self.mailer.set_access_token(&token).err().map(|e| fields(&e))
     }
 
     #[napi]

@@ -450,6 +450,13 @@ pub struct TransportConfig {
     /// LMTP (RFC 2033): LHLO instead of EHLO, and one reply per accepted recipient after the
     /// content, so each recipient's delivery is reported on its own.
     pub lmtp: bool,
+    /// With credentials: authenticate only when the server offers AUTH (Nodemailer without
+    /// `forceAuth`). Off: credentials mean AUTH, and a server without it is an error.
+    pub auth_if_offered: bool,
+    /// Dial this address instead of resolving `host` (a relay or proxy tunnel in front of the
+    /// server). `host` still names the server: TLS verification, SNI and the plain-text AUTH
+    /// rule all use it.
+    pub connect_to: Option<std::net::SocketAddr>,
     /// EHLO name; default: this machine's host name.
     pub hello_name: Option<String>,
     /// Local address to bind before connecting (smtplib's `source_address`).
@@ -497,6 +504,8 @@ impl TransportConfig {
             allow_insecure_auth: false,
             use_bdat: true,
             lmtp: false,
+            auth_if_offered: false,
+            connect_to: None,
             hello_name: None,
             source_address: None,
             timeouts: Timeouts::default(),

@@ -43,11 +43,16 @@ pub fn element(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
 /// The TBSCertificate's fields after the optional version: serial, signature algorithm,
 /// issuer, validity, subject.
 fn tbs_fields(cert: &[u8]) -> Option<[Element<'_>; 5]> {
+    tbs_prefix::<5>(cert)
+}
+
+/// The first `N` TBSCertificate fields after the optional version.
+fn tbs_prefix<const N: usize>(cert: &[u8]) -> Option<[Element<'_>; N]> {
     let (certificate, _) = element(cert)?;
     let (tbs, _) = element(certificate.content)?;
     let mut rest = tbs.content;
-    let mut out = Vec::with_capacity(5);
-    while !rest.is_empty() && out.len() < 5 {
+    let mut out = Vec::with_capacity(N);
+    while !rest.is_empty() && out.len() < N {
         let (e, next) = element(rest)?;
         if e.tag != 0xa0 {
             out.push(e);
@@ -55,6 +60,11 @@ fn tbs_fields(cert: &[u8]) -> Option<[Element<'_>; 5]> {
         rest = next;
     }
     out.try_into().ok()
+}
+
+/// The SubjectPublicKeyInfo (whole DER element), read from any X.509 version (v1 too).
+pub fn spki(cert: &[u8]) -> Option<&[u8]> {
+    Some(tbs_prefix::<6>(cert)?[5].whole)
 }
 
 pub fn self_issued(cert: &[u8]) -> bool {

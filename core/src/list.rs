@@ -4,9 +4,6 @@
 //! PHPMailer's `addCustomHeader('List-Unsubscribe', …)` goes through [`normalize_custom`] and
 //! every message through [`check_one_click`]. The DKIM signature covers these headers.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-
 use crate::address::check_no_control;
 use crate::error::{Error, Result};
 
@@ -129,7 +126,20 @@ fn render(e: &ListEntry, id: bool) -> Result<String> {
         }
         _ => None,
     };
-    let encoded = |c: &str| format!("=?UTF-8?B?{}?=", STANDARD.encode(c));
+    // A comment that is not printable ASCII (UTF-8, or a control such as DEL that no quoting
+    // can carry) becomes an RFC 2047 Q encoded word, as Nodemailer writes it.
+    let encoded = |c: &str| {
+        let mut out = String::from("=?UTF-8?Q?");
+        for b in c.bytes() {
+            match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'*' | b'+' | b'-' | b'/' => out.push(b as char),
+                b' ' => out.push('_'),
+                b => out.push_str(&format!("={b:02X}")),
+            }
+        }
+        out + "?="
+    };
+    let printable = |c: &str| c.bytes().all(|b| (0x20..0x7f).contains(&b));
     if id {
         // RFC 2919: `"comment" <list-id>`, the id without a scheme.
         let bare = match url.find(':') {
@@ -137,13 +147,13 @@ fn render(e: &ListEntry, id: bool) -> Result<String> {
             None => url,
         };
         return Ok(match comment {
-            Some(c) if c.is_ascii() => format!("\"{}\" {bare}", c.replace('\\', "\\\\").replace('"', "\\\"")),
+            Some(c) if printable(c) => format!("\"{}\" {bare}", c.replace('\\', "\\\\").replace('"', "\\\"")),
             Some(c) => format!("{} {bare}", encoded(c)),
             None => bare,
         });
     }
     Ok(match comment {
-        Some(c) if c.is_ascii() => {
+        Some(c) if printable(c) => {
             let escaped: String = c
                 .chars()
                 .flat_map(|ch| match ch {
@@ -245,7 +255,7 @@ mod tests {
             h[2],
             ("List-ID".into(), "\"My \\\"list\\\"\" <mylist.example.com>".into())
         );
-        assert_eq!(h[3].1, "<http://example.com/archive> (=?UTF-8?B?R3LDvMOfZQ==?=)");
+        assert_eq!(h[3].1, "<http://example.com/archive> (=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=)");
         assert_eq!(h[4], ("List-Unsubscribe-Post".into(), ONE_CLICK.into()));
     }
 

@@ -86,7 +86,17 @@ pub struct ConnectionUrl {
 }
 
 impl ConnectionUrl {
+    /// `smtp://user:pass@host:port/?query`; the `//` may be left out (`smtp:host:2525`), as
+    /// Nodemailer reads such URLs.
     pub fn parse(input: &str) -> Result<ConnectionUrl> {
+        let with_slashes;
+        let input = match input.split_once(':') {
+            Some((scheme, rest)) if !rest.starts_with("//") && !scheme.contains(['/', '?', '@']) => {
+                with_slashes = format!("{scheme}://{rest}");
+                &with_slashes
+            }
+            _ => input,
+        };
         let url = url::Url::parse(input).map_err(|e| Error::invalid(format!("url: {e}")))?;
         let secure = match url.scheme() {
             "smtp" => false,
@@ -449,19 +459,133 @@ const OTHERS: [Service; 28] = [
     },
 ];
 
+/// The rest of the providers Nodemailer's `well-known` lists (facts: host, port, TLS mode).
+const MORE: [Service; 40] = [
+    svc("1und1", "smtp.1und1.de", 465, true),
+    Service {
+        domains: &["aliyun.com"],
+        ..svc("Aliyun", "smtp.aliyun.com", 465, true)
+    },
+    svc("AliyunQiye", "smtp.qiye.aliyun.com", 465, true),
+    Service {
+        aliases: &["Aruba PEC"],
+        domains: &["aruba.it", "pec.aruba.it"],
+        ..svc("Aruba", "smtps.aruba.it", 465, true)
+    },
+    Service {
+        domains: &["bluewin.ch"],
+        ..svc("Bluewin", "smtpauths.bluewin.ch", 465, false)
+    },
+    Service {
+        domains: &["bol.com.br"],
+        ..svc("BOL", "smtp.bol.com.br", 587, false)
+    },
+    svc("DebugMail", "debugmail.io", 25, false),
+    Service {
+        domains: &["disroot.org"],
+        ..svc("Disroot", "disroot.org", 587, false)
+    },
+    Service {
+        aliases: &["Dynect"],
+        ..svc("DynectEmail", "smtp.dynect.net", 25, false)
+    },
+    Service {
+        aliases: &["Feishu", "FeishuMail"],
+        domains: &["www.feishu.cn"],
+        ..svc("Feishu Mail", "smtp.feishu.cn", 465, true)
+    },
+    Service {
+        aliases: &["FE", "ForwardEmail"],
+        domains: &["forwardemail.net"],
+        ..svc("Forward Email", "smtp.forwardemail.net", 465, true)
+    },
+    Service {
+        aliases: &["Google Workspace Mail"],
+        ..svc("GmailWorkspace", "smtp-relay.gmail.com", 465, true)
+    },
+    svc("Godaddy", "smtpout.secureserver.net", 25, false),
+    svc("GodaddyAsia", "smtp.asia.secureserver.net", 25, false),
+    svc("GodaddyEurope", "smtp.europe.secureserver.net", 25, false),
+    svc("hot.ee", "mail.hot.ee", 587, false),
+    Service {
+        domains: &["ik.me", "ikmail.com", "etik.com"],
+        ..svc("Infomaniak", "mail.infomaniak.com", 587, false)
+    },
+    Service {
+        aliases: &["Kolab"],
+        domains: &["kolabnow.com"],
+        ..svc("KolabNow", "smtp.kolabnow.com", 465, true)
+    },
+    svc("Loopia", "mailcluster.loopia.se", 465, false),
+    svc("Loops", "smtp.loops.so", 587, false),
+    svc("mail.ee", "smtp.mail.ee", 587, false),
+    svc("Mailcatch.app", "sandbox-smtp.mailcatch.app", 2525, false),
+    svc("MailerSend", "smtp.mailersend.net", 587, false),
+    svc("Mailosaur", "mailosaur.io", 25, false),
+    svc("Naver", "smtp.naver.com", 587, false),
+    svc("OhMySMTP", "smtp.ohmysmtp.com", 587, false),
+    svc("One", "send.one.com", 465, true),
+    Service {
+        aliases: &["OMB", "openmailbox.org"],
+        ..svc("OpenMailBox", "smtp.openmailbox.org", 465, true)
+    },
+    Service {
+        aliases: &["ProtonMail", "Proton.me", "Protonmail.com", "Protonmail.ch"],
+        domains: &["proton.me", "protonmail.com", "pm.me", "protonmail.ch"],
+        ..svc("Proton", "smtp.protonmail.ch", 587, false)
+    },
+    svc("qiye.aliyun", "smtp.mxhichina.com", 465, true),
+    Service {
+        aliases: &["QQ Enterprise"],
+        domains: &["exmail.qq.com"],
+        ..svc("QQex", "smtp.exmail.qq.com", 465, true)
+    },
+    Service {
+        domains: &["runbox.com"],
+        ..svc("Runbox", "smtp.runbox.com", 465, true)
+    },
+    svc("SendCloud", "smtp.sendcloud.net", 2525, false),
+    Service {
+        aliases: &["Seznam Email"],
+        domains: &["seznam.cz", "email.cz", "post.cz", "spoluzaci.cz"],
+        ..svc("Seznam", "smtp.seznam.cz", 465, true)
+    },
+    svc("SMTP2GO", "mail.smtp2go.com", 2525, false),
+    svc("Tipimail", "smtp.tipimail.com", 587, false),
+    svc("TurboSMTP", "pro.turbo-smtp.com", 465, true),
+    svc("TurboSMTP-EU", "pro.eu.turbo-smtp.com", 465, true),
+    Service {
+        domains: &["tutanota.com", "tuta.com", "tutanota.de", "tuta.io"],
+        ..svc("Tutanota", "smtp.tutanota.com", 465, true)
+    },
+    Service {
+        aliases: &["Zimbra Collaboration"],
+        ..svc("Zimbra", "smtp.zimbra.com", 587, false)
+    },
+];
+
 static SERVICES: &[Service] = &concat_services();
 
-const fn concat_services() -> [Service; 48] {
-    let mut out = [OTHERS[0]; 48];
+const fn concat_services() -> [Service; 88] {
+    let mut out = [OTHERS[0]; 88];
+    let mut n = 0;
     let mut i = 0;
     while i < OTHERS.len() {
-        out[i] = OTHERS[i];
+        out[n] = OTHERS[i];
+        n += 1;
         i += 1;
     }
-    let mut j = 0;
-    while j < SES_REGIONS.len() {
-        out[i + j] = SES_REGIONS[j];
-        j += 1;
+    i = 0;
+    while i < MORE.len() {
+        out[n] = MORE[i];
+        n += 1;
+        i += 1;
+    }
+    i = 0;
+    while i < SES_REGIONS.len() {
+        out[n] = SES_REGIONS[i];
+        n += 1;
+        i += 1;
     }
     out
 }
@@ -474,6 +598,9 @@ mod tests {
     fn services_found_by_name_alias_domain_and_address() {
         assert_eq!(Service::find("gmail").unwrap().host, "smtp.gmail.com");
         assert_eq!(Service::find("Google Mail").unwrap().name, "Gmail");
+        assert_eq!(Service::find("GoogleMail.com").unwrap().name, "Gmail");
+        assert_eq!(Service::find("seznam.cz").unwrap().host, "smtp.seznam.cz");
+        assert_eq!(Service::all().len(), 88);
         assert_eq!(Service::find("someone@googlemail.com").unwrap().name, "Gmail");
         assert_eq!(
             Service::find("ses-eu-west-1").unwrap().host,
@@ -506,6 +633,11 @@ mod tests {
         assert_eq!(c.tls.min_version, Some(TlsVersion::Tls13));
         assert_eq!(c.timeouts.command, Duration::from_millis(1500));
         assert_eq!(c.credentials.as_ref().unwrap().username, "u@x");
+        let u = ConnectionUrl::parse("smtp:u:p@h:2525?name=a").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.user.as_deref(), u.pass.as_deref()),
+            ("h", Some(2525), Some("u"), Some("p"))
+        );
         let u = ConnectionUrl::parse("smtps://h:2465?pool=true&tls.rejectUnauthorized=false&name=a").unwrap();
         assert_eq!(
             u.query,

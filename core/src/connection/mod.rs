@@ -140,17 +140,20 @@ impl Connection {
             config.host.trim_start_matches('[').trim_end_matches(']'),
             config.port
         );
-        let addrs: Vec<_> = match tokio::time::timeout(t.connect, tokio::net::lookup_host(&target)).await {
-            Err(_) => return Err(timeout_error(Stage::Connect, t.connect)),
-            Ok(Err(e)) => {
-                return Err(Error::new(
-                    ErrorKind::Connection,
-                    Stage::Connect,
-                    format!("cannot resolve {}: {e}", config.host),
-                )
-                .with_source(e))
-            }
-            Ok(Ok(a)) => a.collect(),
+        let addrs: Vec<_> = match config.connect_to {
+            Some(addr) => vec![addr],
+            None => match tokio::time::timeout(t.connect, tokio::net::lookup_host(&target)).await {
+                Err(_) => return Err(timeout_error(Stage::Connect, t.connect)),
+                Ok(Err(e)) => {
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        Stage::Connect,
+                        format!("cannot resolve {}: {e}", config.host),
+                    )
+                    .with_source(e))
+                }
+                Ok(Ok(a)) => a.collect(),
+            },
         };
         let deadline = tokio::time::Instant::now() + t.connect;
         let mut last_err = None;
@@ -311,7 +314,9 @@ impl Connection {
             _ => {}
         }
         if let Some(creds) = conn.config.credentials.clone() {
-            conn.auth(&creds).await?;
+            if !conn.config.auth_if_offered || !conn.extensions().auth_mechanisms().is_empty() {
+                conn.auth(&creds).await?;
+            }
         }
         Ok(conn)
     }
