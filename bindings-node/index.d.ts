@@ -83,6 +83,8 @@ export interface TransportOptions {
   };
   /** Authenticate even when the server does not offer AUTH (default: only when offered). */
   forceAuth?: boolean;
+  /** Continue in plain text when the server refuses STARTTLS (never after a failed handshake). */
+  opportunisticTLS?: boolean;
   /** LMTP: LHLO, one reply per recipient. */
   lmtp?: boolean;
   /** A socket for each new connection (`callback(null, { connection })`); TLS and AUTH still name `host`. */

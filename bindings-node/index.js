@@ -106,6 +106,7 @@ function nativeOptions(options) {
     allowInsecureAuth: options.allowInsecureAuth,
     forceAuth: Boolean(options.forceAuth),
     lmtp: Boolean(options.lmtp),
+    opportunisticTLS: Boolean(options.opportunisticTLS),
     recordTranscript: Boolean(options.logger && options.debug),
   };
 }

@@ -273,6 +273,8 @@ export interface TransportOptions {
   allowInsecureAuth?: boolean
   /** Authenticate even when the server does not offer AUTH (else AUTH only when offered). */
   forceAuth?: boolean
+  /** Continue in plain text when the server refuses STARTTLS. */
+  opportunisticTLS?: boolean
   /** LMTP (LHLO, one reply per recipient). */
   lmtp?: boolean
   /** `host:port` to dial instead of `host` (index.js's relay for `getSocket` and `proxy`). */

@@ -74,6 +74,9 @@ pub struct TransportOptions {
     pub allow_insecure_auth: Option<bool>,
     /// Authenticate even when the server does not offer AUTH (else AUTH only when offered).
     pub force_auth: Option<bool>,
+    /// Continue in plain text when the server refuses STARTTLS.
+    #[napi(js_name = "opportunisticTLS")]
+    pub opportunistic_tls: Option<bool>,
     /// LMTP (LHLO, one reply per recipient).
     pub lmtp: Option<bool>,
     /// `host:port` to dial instead of `host` (index.js's relay for `getSocket` and `proxy`).
@@ -129,6 +132,7 @@ impl TryFrom<TransportOptions> for TransportConfig {
         }
         c.auth_if_offered = !o.force_auth.unwrap_or(false);
         c.lmtp = o.lmtp.unwrap_or(false);
+        c.starttls_fallback = o.opportunistic_tls.unwrap_or(false);
         if let Some(addr) = o.connect_to {
             c.connect_to = Some(
                 addr.parse()

@@ -270,3 +270,46 @@ test('the transport-plugin interface: SMTPTransport.send({ data, message })', as
   assert.equal(srv.received[0].data, 'Subject: plugin\r\n\r\nline one\r\nline two\r\n');
   assert.equal(nodemailer.createTransport(t), t);
 });
+
+test('opportunisticTLS: a server that refuses STARTTLS is used in plain text; without it the send fails', async () => {
+  const sessions = [];
+  const server = net.createServer((socket) => {
+    const seen = [];
+    sessions.push(seen);
+    let buf = '';
+    let data = false;
+    socket.write('220 scripted ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') {
+            data = false;
+            socket.write('250 queued\r\n');
+          }
+          continue;
+        }
+        seen.push(line.split(' ')[0].toUpperCase());
+        if (/^EHLO/i.test(line)) socket.write('250-scripted\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) socket.write('454 4.7.0 TLS not available\r\n');
+        else if (/^DATA/i.test(line)) {
+          data = true;
+          socket.write('354 go\r\n');
+        } else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  const base = { host: '127.0.0.1', port: server.address().port };
+  await assert.rejects(nodemailer.createTransport(base).sendMail(mail()), (e) => e.code === 'ETLS' && e.responseCode === 454);
+  assert.ok(!sessions[0].includes('MAIL'));
+  const info = await nodemailer.createTransport({ ...base, opportunisticTLS: true }).sendMail(mail());
+  assert.match(info.response, /^250 /);
+  assert.deepEqual(sessions[1].slice(0, 5), ['EHLO', 'STARTTLS', 'MAIL', 'RCPT', 'DATA']);
+});

@@ -202,3 +202,32 @@ def test_concurrent_sends_are_batched_and_each_gets_its_own_outcome(capture):
     subjects = {email.message_from_bytes(m["data"])["Subject"] for m in got}
     assert subjects == {"n%d" % i for i in range(100) if i != 50}
     assert len({m["meta"]["session"] for m in got}) == 1
+
+
+def test_implicit_tls_uses_the_given_context_cert_bundle_and_client_cert(capture, certs):
+    """use_tls=True honours tls_context, cert_bundle and client_cert (seen in aiosmtplib's
+    test_tls_connection: the implicit-TLS path built a default context instead)."""
+    import ssl
+
+    ca = os.path.join(certs, "ca.pem")
+    srv = capture("--implicit-tls", "--client-ca", ca)
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.load_cert_chain(os.path.join(certs, "client.pem"), os.path.join(certs, "client.key"))
+
+    async def run():
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=srv.port, use_tls=True, tls_context=ctx) as s:
+            await s.send_message(mail(subject="context"))
+        await aiosmtplib.send(
+            mail(subject="bundle"),
+            hostname="127.0.0.1",
+            port=srv.port,
+            use_tls=True,
+            cert_bundle=ca,
+            client_cert=os.path.join(certs, "client.pem"),
+            client_key=os.path.join(certs, "client.key"),
+        )
+
+    asyncio.run(run())
+    got = srv.wait_for(2)
+    assert [m["meta"]["tls"] for m in got] == [True, True]
+    assert [m["meta"]["client_cert"] for m in got] == ["polymailer client", "polymailer client"]

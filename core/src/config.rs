@@ -453,6 +453,10 @@ pub struct TransportConfig {
     /// With credentials: authenticate only when the server offers AUTH (Nodemailer without
     /// `forceAuth`). Off: credentials mean AUTH, and a server without it is an error.
     pub auth_if_offered: bool,
+    /// With opportunistic STARTTLS: a server that refuses the STARTTLS command (a 4xx/5xx
+    /// reply, not 421) is used in plain text (Nodemailer's `opportunisticTLS`). A failed
+    /// handshake still fails; plain-text AUTH stays refused to a remote host.
+    pub starttls_fallback: bool,
     /// Dial this address instead of resolving `host` (a relay or proxy tunnel in front of the
     /// server). `host` still names the server: TLS verification, SNI and the plain-text AUTH
     /// rule all use it.
@@ -505,6 +509,7 @@ impl TransportConfig {
             use_bdat: true,
             lmtp: false,
             auth_if_offered: false,
+            starttls_fallback: false,
             connect_to: None,
             hello_name: None,
             source_address: None,

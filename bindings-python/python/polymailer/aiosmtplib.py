@@ -398,7 +398,8 @@ class SMTP:
 
         def open_session():
             if self.use_tls:
-                s = _smtplib.SMTP_SSL(local_hostname=local, timeout=timeout, context=self._context())
+                context = self._context(self.tls_context, None, self.client_cert, self.client_key, self.cert_bundle)
+                s = _smtplib.SMTP_SSL(local_hostname=local, timeout=timeout, context=context)
             else:
                 s = _smtplib.SMTP(local_hostname=local, timeout=timeout, source_address=self.source_address)
             code, msg = s.connect(self.hostname, port, self.source_address)

@@ -307,6 +307,15 @@ impl Connection {
                     "STARTTLS extension not supported by server (TLS is required)",
                 ))
             }
+            Security::StartTlsOpportunistic if offered && conn.config.starttls_fallback => {
+                match conn.starttls(None).await {
+                    Err(e) if e.stage() == Stage::StartTls && e.code().is_some_and(|c| c >= 400 && c != 421) => {}
+                    r => {
+                        r?;
+                        conn.hello().await?;
+                    }
+                }
+            }
             Security::StartTlsRequired | Security::StartTlsOpportunistic if offered => {
                 conn.starttls(None).await?;
                 conn.hello().await?;
