@@ -225,3 +225,24 @@ def test_for_service_uses_the_preset_and_passes_options_through():
     with pytest.raises(polymailer.InvalidInputError) as e:
         polymailer.Mailer.for_service("Gmail", security="none", username="u", password="p")
     assert e.value.kind == "invalid_input"
+
+
+def test_pool_counts_a_reused_connection_against_max_messages_and_spreads_the_queue(capture):
+    """The core's pool accounting, seen from the server: a connection reused for a later batch
+    counts what it already carried against max_messages; a queue is shared by the connections."""
+    from collections import Counter
+
+    srv = capture()
+    capped = polymailer.Mailer("127.0.0.1", srv.port, security="none", pool=1, max_messages=5)
+    capped.send(message(0))
+    assert all(r.code == 250 for r in capped.send_many([message(i) for i in range(1, 23)]))
+    capped.close()
+    per_session = Counter(m["meta"]["session"] for m in srv.wait_for(23))
+    assert sum(per_session.values()) == 23 and max(per_session.values()) <= 5, per_session
+
+    srv2 = capture()
+    spread = polymailer.Mailer("127.0.0.1", srv2.port, security="none", pool=5)
+    assert all(r.code == 250 for r in spread.send_many([message(i) for i in range(100)]))
+    spread.close()
+    shares = sorted(Counter(m["meta"]["session"] for m in srv2.wait_for(100)).values())
+    assert len(shares) == 5 and shares[0] >= 10, shares
