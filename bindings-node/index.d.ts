@@ -139,6 +139,9 @@ export interface SmtpError extends Error {
 
 export declare class Transporter extends EventEmitter {
   options: TransportOptions;
+  /** 'SMTP', 'SMTP (pool)' or 'StreamTransport'. */
+  name: string;
+  version: string;
   sendMail(mail: SendMailOptions): Promise<SentMessageInfo>;
   sendMail(mail: SendMailOptions, callback: (err: SmtpError | null, info?: SentMessageInfo) => void): void;
   preflight(options?: CheckOptions & { domain?: string }): Promise<DomainReport>;

@@ -504,6 +504,9 @@ class Transporter extends EventEmitter {
       }
     }
     this.options = opts;
+    // Nodemailer's transport identity (shown in its logs); the version is polymailer's.
+    this.name = opts.streamTransport ? 'StreamTransport' : opts.pool ? 'SMTP (pool)' : 'SMTP';
+    this.version = require('./package.json').version;
     this._defaults = defaults || {};
     this._meta = new Map();
     this._closed = 0; // generation: messages handed over before a close() fail with it

@@ -265,6 +265,8 @@ test('the transport-plugin interface: SMTPTransport.send({ data, message })', as
     },
   };
   const t = new nodemailer.SMTPTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  assert.equal(t.name, 'SMTP');
+  assert.equal(new nodemailer.SMTPPool({ host: '127.0.0.1' }).name, 'SMTP (pool)');
   const info = await new Promise((resolve, reject) => t.send({ data: {}, message: builder }, (e, i) => (e ? reject(e) : resolve(i))));
   assert.deepEqual(info.accepted, ['b@example.com']);
   assert.equal(srv.received[0].data, 'Subject: plugin\r\n\r\nline one\r\nline two\r\n');
