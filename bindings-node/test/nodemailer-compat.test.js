@@ -134,8 +134,12 @@ test('OAuth2: oauth2_provision_cb once, then a token refresh after expiry; no wa
   assert.deepEqual(tokens.map((x) => [x.user, x.accessToken]), [['u@example.com', 'tok-2']]);
   assert.equal(srv.received.at(-1).user, 'tok-2');
 
-  // 3. nothing to get a token with: the send fails with EAUTH, nothing delivered.
+  // 3. nothing to get a token with: the send fails with EAUTH, nothing delivered; a token with
+  // CR/LF is refused before the wire.
   const before = srv.received.length;
+  const bad = nodemailer.createTransport({ ...base, auth: { type: 'OAuth2', user: 'u@example.com' } });
+  bad.set('oauth2_provision_cb', (user, renew, cb) => cb(null, 'tok-1\r\nMAIL FROM:<evil@example.com>'));
+  await assert.rejects(bad.sendMail(mail()), (e) => e.kind === 'invalid_input');
   const none = nodemailer.createTransport({ ...base, auth: { type: 'OAuth2', user: 'u@example.com' } });
   await assert.rejects(none.sendMail(mail()), (e) => e.code === 'EAUTH');
   assert.equal(srv.received.length, before);
