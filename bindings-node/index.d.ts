@@ -135,6 +135,8 @@ export interface SmtpError extends Error {
   rejected?: string[];
   rejectedErrors?: { recipient: string; responseCode: number; response: string }[];
   transient: boolean;
+  /** The engine's account when `message` is Nodemailer's "Connection closed unexpectedly". */
+  detail?: string;
 }
 
 export declare class Transporter extends EventEmitter {

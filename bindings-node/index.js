@@ -314,6 +314,7 @@ function toError(fields) {
   if (fields.rejectedErrors && fields.rejectedErrors.length) err.rejectedErrors = fields.rejectedErrors;
   err.kind = fields.kind;
   err.transient = fields.transient;
+  if (fields.detail) err.detail = fields.detail;
   return err;
 }
 

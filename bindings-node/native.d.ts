@@ -130,6 +130,8 @@ export interface EnvelopeInput {
 
 export interface ErrorFields {
   message: string
+  /** The engine's own account when `message` is Nodemailer's fixed text. */
+  detail?: string
   /** Nodemailer's code: EAUTH, ECONNECTION, ETIMEDOUT, ETLS, EENVELOPE, EMESSAGE, ESOCKET, EPROTOCOL. */
   code: string
   responseCode?: number

@@ -41,8 +41,10 @@ fi
 # lines whose name is not a describe() block ("▶ name").
 for f in "${files[@]}"; do
   out="$work/$(basename "$f" .js).spec"
-  (cd "$work" && timeout 300 node --test --test-concurrency=1 --test-reporter=spec "$f" >"$out" 2>&1 || true)
+  (cd "$work" && timeout 300 node --test --test-concurrency=1 --test-force-exit --test-reporter=spec "$f" >"$out" 2>&1 || true)
   printf '%-50s %s\n' "$f" "$(awk '
+    /^ℹ|failing tests:/ { done = 1 }
+    done { next }
     { sub(/^[ \t]+/, "") }
     /^▶ / { sub(/^▶ /, ""); suite[$0] = 1; next }
     /^(✔|✖) / { mark = substr($0, 1, 1); name = $0; sub(/^(✔|✖) /, "", name); sub(/ \([0-9.]+m?s\).*$/, "", name)

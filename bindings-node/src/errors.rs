@@ -7,6 +7,8 @@ use polymailer::{Error, ErrorKind, Hint, Stage};
 #[napi(object)]
 pub struct ErrorFields {
     pub message: String,
+    /// The engine's own account when `message` is Nodemailer's fixed text.
+    pub detail: Option<String>,
     /// Nodemailer's code: EAUTH, ECONNECTION, ETIMEDOUT, ETLS, EENVELOPE, EMESSAGE, ESOCKET, EPROTOCOL.
     pub code: String,
     pub response_code: Option<u32>,
@@ -55,8 +57,13 @@ fn command(stage: Stage) -> &'static str {
     }
 }
 
-/// The error's text, with its hint in Nodemailer's option names.
+/// The error's text, with its hint in Nodemailer's option names. A connection the server
+/// closed without a reply after connecting has Nodemailer's exact text (code that retries
+/// compares it); the engine's account of it is in `detail`.
 fn message(e: &Error) -> String {
+    if closed_unexpectedly(e) {
+        return "Connection closed unexpectedly".to_string();
+    }
     match e.hint() {
         Some(Hint::UseStartTls) => format!("{e}: set secure: false (STARTTLS is used when offered)"),
         Some(Hint::UseImplicitTls) => format!("{e}: set secure: true"),
@@ -64,8 +71,13 @@ fn message(e: &Error) -> String {
     }
 }
 
+fn closed_unexpectedly(e: &Error) -> bool {
+    e.kind() == ErrorKind::Connection && e.code().is_none() && !matches!(e.stage(), Stage::Connect | Stage::Greeting)
+}
+
 pub fn fields(e: &Error) -> ErrorFields {
     ErrorFields {
+        detail: closed_unexpectedly(e).then(|| e.to_string()),
         message: message(e),
         code: code(e).to_string(),
         response_code: e.code().map(u32::from),

@@ -243,6 +243,8 @@ test('each error code comes from a real fault', async () => {
   err = await failure({ host: '127.0.0.1', port: dropping.port, ignoreTLS: true });
   // The server closed the connection mid-DATA: Nodemailer's ECONNECTION (retry code checks it).
   assert.equal(err.code, 'ECONNECTION', err.message);
+  assert.equal(err.message, 'Connection closed unexpectedly');
+  assert.ok(err.detail, 'the engine account is kept');
   assert.equal(err.command, 'DATA');
 
   const slow = await sink('-p', '-W', 'mail:5');
