@@ -128,7 +128,7 @@ export interface TransportOptions {
 
 /** Errors carry Nodemailer's fields. */
 export interface SmtpError extends Error {
-  code: 'EAUTH' | 'ECONNECTION' | 'ETIMEDOUT' | 'ETLS' | 'EENVELOPE' | 'EMESSAGE' | 'ESOCKET' | 'EPROTOCOL';
+  code: 'EAUTH' | 'ENOAUTH' | 'ECONNECTION' | 'ETIMEDOUT' | 'ETLS' | 'EENVELOPE' | 'EMESSAGE' | 'ESOCKET' | 'EPROTOCOL';
   responseCode?: number;
   response?: string;
   command: string;

@@ -219,9 +219,27 @@ impl NativeTransport {
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn verify<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let mailer = self.mailer.clone();
+        let force_auth = !mailer.config().auth_if_offered;
+        let no_credentials = mailer.config().credentials.is_none();
         promise(env, async move {
-            match mailer.verify().await {
-                Ok(()) => Outcome {
+            match mailer.verify_auth_offered().await {
+                // Nodemailer's forceAuth without credentials, against a server asking for them.
+                Ok(true) if force_auth && no_credentials => Outcome {
+                    info: None,
+                    error: Some(ErrorFields {
+                        message: "Missing credentials for authentication (forceAuth is set)".into(),
+                        detail: None,
+                        code: "ENOAUTH".into(),
+                        response_code: None,
+                        response: None,
+                        command: "API".into(),
+                        rejected: vec![],
+                        rejected_errors: vec![],
+                        kind: "auth".into(),
+                        transient: false,
+                    }),
+                },
+                Ok(_) => Outcome {
                     info: None,
                     error: None,
                 },

@@ -152,6 +152,12 @@ test('forceAuth: credentials are used only when AUTH is offered, unless forced',
   assert.equal(srv.received.length, 1);
   await assert.rejects(nodemailer.createTransport({ ...base, forceAuth: true }).sendMail(mail()), (e) => e.code === 'EAUTH');
   assert.equal(srv.received.length, 1);
+  // verify() with forceAuth and no credentials: fine where AUTH is not offered, ENOAUTH where it is.
+  const noCreds = { host: '127.0.0.1', ignoreTLS: true, forceAuth: true };
+  assert.equal(await nodemailer.createTransport({ ...noCreds, port: srv.port }).verify(), true);
+  const offering = await smtp({ authMethods: ['PLAIN'] });
+  await assert.rejects(nodemailer.createTransport({ ...noCreds, port: offering.port }).verify(), (e) => e.code === 'ENOAUTH');
+  assert.equal(await nodemailer.createTransport({ ...noCreds, forceAuth: false, port: offering.port }).verify(), true);
 });
 
 test('getSocket and an HTTP CONNECT proxy carry the session; the real host still names the server', async () => {

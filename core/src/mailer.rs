@@ -384,9 +384,15 @@ impl Mailer {
 
     /// Connects, says hello, upgrades to TLS and authenticates as configured, then quits.
     pub async fn verify(&self) -> Result<()> {
+        self.verify_auth_offered().await.map(|_| ())
+    }
+
+    /// [`Mailer::verify`], answering whether the server offered AUTH (after STARTTLS).
+    pub async fn verify_auth_offered(&self) -> Result<bool> {
         let conn = Connection::open(self.session_config()).await?;
+        let offered = !conn.extensions().auth_mechanisms().is_empty();
         conn.quit().await;
-        Ok(())
+        Ok(offered)
     }
 
     /// Opens a connection (hello, TLS, AUTH) and keeps it in the pool for the next send, so
