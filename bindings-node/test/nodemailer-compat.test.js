@@ -325,3 +325,25 @@ test('opportunisticTLS: a server that refuses STARTTLS is used in plain text; wi
   assert.match(info.response, /^250 /);
   assert.deepEqual(sessions[1].slice(0, 5), ['EHLO', 'STARTTLS', 'MAIL', 'RCPT', 'DATA']);
 });
+
+test('without a pool each send closes its connection, a refused one too', async () => {
+  let open = 0;
+  const srv = await smtp({
+    onConnect(session, cb) {
+      open++;
+      cb();
+    },
+    onClose() {
+      open--;
+    },
+    onMailFrom(address, session, cb) {
+      cb(address.address.startsWith('bad') ? new Error('sender refused') : null);
+    },
+  });
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  await t.sendMail(mail());
+  await assert.rejects(t.sendMail(mail({ from: 'bad@example.com' })), (e) => e.code === 'EENVELOPE');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(open, 0, 'a connection was left open');
+  assert.equal(srv.received.length, 1);
+});

@@ -290,7 +290,7 @@ impl Mailer {
         loop {
             // What the connection may still carry: a reused one counts what it already sent.
             let room = match (&conn, max_messages) {
-                (Some((c, _)), max) if max > 0 && c.is_usable() => max.saturating_sub(c.messages_sent()).max(1),
+                (Some((c, _)), max) if max > 0 && c.is_usable() => max.saturating_sub(c.transactions_begun()).max(1),
                 _ => batch_size,
             };
             let batch: Vec<Job> = {
@@ -370,7 +370,7 @@ impl Mailer {
                 }
             }
             pending = again;
-            if c.is_usable() && (max_messages == 0 || c.messages_sent() < max_messages) {
+            if c.is_usable() && (max_messages == 0 || c.transactions_begun() < max_messages) {
                 *conn = Some((c, true));
             } else {
                 c.quit().await;
@@ -482,7 +482,7 @@ impl Mailer {
         if !conn.is_usable() {
             return;
         }
-        if (max_messages > 0 && conn.messages_sent() >= max_messages)
+        if (max_messages > 0 && conn.transactions_begun() >= max_messages)
             || self.shared.closed.load(std::sync::atomic::Ordering::SeqCst)
         {
             conn.quit().await;

@@ -60,6 +60,8 @@ pub struct Connection {
     tls_active: bool,
     authenticated: bool,
     messages_sent: usize,
+    /// Transactions begun (accepted or not): what a pool's `max_messages` counts.
+    transactions: usize,
     broken: bool,
     pub(crate) last_used: Instant,
 }
@@ -247,6 +249,7 @@ impl Connection {
             tls_active: false,
             authenticated: false,
             messages_sent: 0,
+            transactions: 0,
             broken: false,
             last_used: Instant::now(),
         };
@@ -360,6 +363,11 @@ impl Connection {
 
     pub fn messages_sent(&self) -> usize {
         self.messages_sent
+    }
+
+    /// Transactions begun on this connection, refused ones included.
+    pub fn transactions_begun(&self) -> usize {
+        self.transactions
     }
 
     /// False once an I/O error or timeout left the session in an unknown state.

@@ -32,6 +32,7 @@ impl Connection {
     /// allows content first in a group and DATA last), so a message costs one round trip.
     /// One result per message, in order.
     pub async fn send_batch(&mut self, messages: &[&Prepared]) -> Vec<Result<SendReport>> {
+        self.transactions += messages.len();
         if self.is_usable() && !self.has_said_hello() {
             if let Err(e) = self.hello().await {
                 return messages.iter().map(|_| Err(not_sent(&e))).collect();
