@@ -327,6 +327,27 @@ function settle(promise, callback) {
   return undefined;
 }
 
+/** POSTs `body` and parses the JSON answer: `{ status, data }` (rejects on a network error or non-JSON). */
+function postJson(url, body, headers) {
+  const lib = url.protocol === 'http:' ? require('http') : require('https');
+  const options = { method: 'POST', headers: { ...headers, 'Content-Length': Buffer.byteLength(body) }, rejectUnauthorized: true };
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, options, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode, data: JSON.parse(Buffer.concat(chunks).toString()) });
+        } catch (e) {
+          reject(Object.assign(e, { status: res.statusCode }));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Nodemailer's default token endpoint for `auth.refreshToken` (Google's). */
 const DEFAULT_ACCESS_URL = 'https://accounts.google.com/o/oauth2/token';
 
@@ -387,37 +408,22 @@ class OAuth2Tokens {
   }
 
   /** POSTs the refresh token to the token endpoint (`accessUrl`). */
-  _refresh() {
+  async _refresh() {
     const body = new URLSearchParams({
       client_id: this.auth.clientId,
       client_secret: this.auth.clientSecret || '',
       refresh_token: this.auth.refreshToken,
       grant_type: 'refresh_token',
     }).toString();
-    return new Promise((resolve, reject) => {
-      const url = new URL(this.auth.accessUrl || DEFAULT_ACCESS_URL);
-      const lib = url.protocol === 'http:' ? require('http') : require('https');
-      const req = lib.request(
-        url,
-        { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } },
-        (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => {
-            let data;
-            try {
-              data = JSON.parse(Buffer.concat(chunks).toString());
-            } catch (e) {
-              return reject(authError(`token endpoint answered ${res.statusCode} with no JSON`, e));
-            }
-            if (!data.access_token) return reject(authError(`token refresh refused: ${data.error_description || data.error || res.statusCode}`));
-            resolve([data.access_token, data.expires_in ? Date.now() + Number(data.expires_in) * 1000 : 0]);
-          });
-        }
-      );
-      req.on('error', (e) => reject(authError(`token refresh failed: ${e.message}`, e)));
-      req.end(body);
-    });
+    let answer;
+    try {
+      answer = await postJson(new URL(this.auth.accessUrl || DEFAULT_ACCESS_URL), body, { 'Content-Type': 'application/x-www-form-urlencoded' });
+    } catch (e) {
+      throw authError(`token refresh failed: ${e.message}`, e);
+    }
+    const { status, data } = answer;
+    if (!data.access_token) throw authError(`token refresh refused: ${data.error_description || data.error || status}`);
+    return [data.access_token, data.expires_in ? Date.now() + Number(data.expires_in) * 1000 : 0];
   }
 }
 
@@ -706,33 +712,21 @@ let testAccount = null;
 function createTestAccount(apiUrl, callback) {
   if (typeof apiUrl === 'function') [apiUrl, callback] = [undefined, apiUrl];
   const cache = !['no', 'false', 'n', '0'].includes(String(process.env.ETHEREAL_CACHE || 'yes').trim().toLowerCase());
-  const p = new Promise((resolve, reject) => {
-    if (cache && testAccount) return resolve(testAccount);
+  const p = (async () => {
+    if (cache && testAccount) return testAccount;
     const url = new URL(String(apiUrl || ETHEREAL_API()).replace(/\/+$/, '') + '/user');
     const body = JSON.stringify({ requestor: 'polymailer', version: require('./package.json').version });
-    const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    const headers = { 'Content-Type': 'application/json' };
     const key = String(process.env.ETHEREAL_API_KEY || '').replace(/\s+/g, '');
     if (key) headers.Authorization = 'Bearer ' + key;
-    const lib = url.protocol === 'http:' ? require('http') : require('https');
-    const req = lib.request(url, { method: 'POST', headers, rejectUnauthorized: true }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        let data;
-        try {
-          data = JSON.parse(Buffer.concat(chunks).toString());
-        } catch (e) {
-          return reject(e);
-        }
-        if (data.status !== 'success' || data.error) return reject(new Error(data.error || 'Request failed'));
-        delete data.status;
-        if (cache) testAccount = data;
-        resolve(data);
-      });
+    const { data } = await postJson(url, body, headers).catch((e) => {
+      throw Object.assign(e, { code: e.code || 'EFETCH' });
     });
-    req.on('error', (e) => reject(Object.assign(e, { code: e.code || 'EFETCH' })));
-    req.end(body);
-  });
+    if (data.status !== 'success' || data.error) throw new Error(data.error || 'Request failed');
+    delete data.status;
+    if (cache) testAccount = data;
+    return data;
+  })();
   return settle(p, callback);
 }
 
