@@ -53,6 +53,8 @@ pub struct Settings {
     pub username: String,
     pub password: String,
     pub auth_type: String,
+    /// With `AuthType = 'XOAUTH2'` and `setOAuth()`: the provider's `getOauth64()` answer.
+    pub oauth64: Option<String>,
     pub timeout: i64,
     pub helo: Option<String>,
     pub hostname: Option<String>,
@@ -135,11 +137,10 @@ impl Settings {
         c.security = Security::from_phpmailer(&secure, self.auto_tls);
         if self.smtp_auth {
             let mechanism: AuthMechanism = self.auth_type.parse()?;
-            c.credentials = Some(Credentials::with_mechanism(
-                self.username.clone(),
-                self.password.clone(),
-                mechanism,
-            ));
+            c.credentials = Some(match (&self.oauth64, mechanism) {
+                (Some(response), AuthMechanism::Xoauth2) => Credentials::from_xoauth2_response(response)?,
+                _ => Credentials::with_mechanism(self.username.clone(), self.password.clone(), mechanism),
+            });
         }
         c.timeouts = Timeouts::all(Duration::from_secs(self.timeout.max(1) as u64));
         c.hello_name = self.helo.clone().or_else(|| self.hostname.clone());

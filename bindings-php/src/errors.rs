@@ -7,6 +7,8 @@ use polymailer::{Error, ErrorKind, Hint, Stage};
 
 /// `Polymailer\PHPMailer\Exception`, declared in PHP (php/exception.php) at request startup.
 pub const EXCEPTION_PHP: &str = include_str!("../php/exception.php");
+/// `OAuthTokenProvider` and `OAuth` (php/oauth.php), declared the same way.
+pub const OAUTH_PHP: &str = include_str!("../php/oauth.php");
 pub const EXCEPTION_CLASS: &str = "Polymailer\\PHPMailer\\Exception";
 
 pub fn html_escape(s: &str) -> String {

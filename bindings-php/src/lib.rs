@@ -12,6 +12,8 @@ mod check;
 mod config;
 mod debug;
 mod errors;
+mod helpers;
+mod lang;
 mod mailer;
 mod message;
 mod smtp;
@@ -22,6 +24,7 @@ mod value;
 unsafe extern "C" fn request_startup(_type: i32, _module: i32) -> i32 {
     // Failure leaves the class undefined; errors then fall back to \Exception.
     let _ = ext_php_rs::php_eval::execute(errors::EXCEPTION_PHP);
+    let _ = ext_php_rs::php_eval::execute(errors::OAUTH_PHP);
     0
 }
 

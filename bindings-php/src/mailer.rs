@@ -2,15 +2,18 @@
 //! (properties, constants, methods, error modes) over the core `Mailer`. PHP is synchronous, so
 //! each call blocks on the core's runtime.
 
+use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
+use ext_php_rs::class::RegisteredClass;
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
 
 use polymailer::address::validate_address;
 use polymailer::{runtime, Mailer, SendReport};
 
 use crate::errors::{self, lang};
+use crate::helpers;
 use crate::message::{self, AttachmentSpec};
 use crate::smtp::Smtp;
 use crate::state::Kind;
@@ -126,7 +129,16 @@ pub struct PHPMailer {
     pub action_function: Value,
     #[php(prop, name = "XMailer")]
     pub x_mailer: Value,
+    /// `PHPMailer::$validator`: `'php'` (PHP's filter_var), `'pcre8'`, `'html5'` or a closure.
+    #[php(prop, static, name = "validator", default = "DEFAULT_VALIDATOR")]
+    pub validator_static: Value,
+    /// `PHPMailer::$LE`, the line ending (`getLE()`/`setLE()`).
+    #[php(prop, static, name = "LE", default = "CRLF", flags = ext_php_rs::flags::PropertyFlags::Protected)]
+    pub le_static: Value,
 
+    /// `setOAuth()`: an `OAuthTokenProvider` asked for the XOAUTH2 token at each connection.
+    pub(crate) oauth: Value,
+    pub(crate) language: crate::lang::Translations,
     pub(crate) exceptions: bool,
     pub(crate) to: Vec<(String, String)>,
     pub(crate) cc: Vec<(String, String)>,
@@ -141,8 +153,112 @@ pub struct PHPMailer {
     pub(crate) recorder: Recorder,
 }
 
+const CRLF: &str = "\r\n";
+const DEFAULT_VALIDATOR: &str = "php";
+
+/// PHPMailer's protected properties that `set()` accepts (their value has no effect here).
+const PROTECTED_PROPERTIES: &[&str] = &[
+    "MIMEBody",
+    "MIMEHeader",
+    "mailHeader",
+    "smtp",
+    "to",
+    "cc",
+    "bcc",
+    "ReplyTo",
+    "all_recipients",
+    "RecipientsQueue",
+    "ReplyToQueue",
+    "attachment",
+    "CustomHeader",
+    "lastMessageID",
+    "message_type",
+    "boundary",
+    "language",
+    "error_count",
+    "sign_cert_file",
+    "sign_key_file",
+    "sign_extracerts_file",
+    "sign_key_pass",
+    "exceptions",
+    "uniqueid",
+    "oauth",
+];
+
+/// The public properties (`set()` reports false for any other name).
+const PUBLIC_PROPERTIES: &[&str] = &[
+    "Priority",
+    "CharSet",
+    "ContentType",
+    "Encoding",
+    "ErrorInfo",
+    "From",
+    "FromName",
+    "Sender",
+    "Subject",
+    "Body",
+    "AltBody",
+    "Ical",
+    "WordWrap",
+    "Mailer",
+    "Sendmail",
+    "UseSendmailOptions",
+    "ConfirmReadingTo",
+    "Hostname",
+    "MessageID",
+    "MessageDate",
+    "Host",
+    "Port",
+    "Helo",
+    "SMTPSecure",
+    "SMTPAutoTLS",
+    "SMTPAuth",
+    "SMTPOptions",
+    "Username",
+    "Password",
+    "AuthType",
+    "Timeout",
+    "dsn",
+    "SMTPDebug",
+    "Debugoutput",
+    "SMTPKeepAlive",
+    "SingleTo",
+    "do_verp",
+    "AllowEmpty",
+    "DKIM_selector",
+    "DKIM_identity",
+    "DKIM_passphrase",
+    "DKIM_domain",
+    "DKIM_copyHeaderFields",
+    "DKIM_extraHeaders",
+    "DKIM_private",
+    "DKIM_private_string",
+    "VERP_domain",
+    "VERP_secret",
+    "VERP_prefix",
+    "action_function",
+    "XMailer",
+];
+
 // No `Default`: ext-php-rs would then build every object, a subclass's too, as the base class.
 impl PHPMailer {
+    /// A static property's current value (`$validator`, `$LE`).
+    pub(crate) fn static_zval(name: &str) -> Zval {
+        Self::get_metadata()
+            .ce()
+            .get_static_property::<Value>(name)
+            .map_or_else(Zval::null, |v| v.0)
+    }
+
+    /// `PHPMailer::$LE`'s bytes.
+    pub(crate) fn le() -> Vec<u8> {
+        let le = Self::static_zval("LE");
+        match le.zend_str() {
+            Some(s) => s.as_bytes().to_vec(),
+            None => b"\r\n".to_vec(),
+        }
+    }
+
     fn with_defaults() -> Self {
         PHPMailer {
             priority: Value::default(),
@@ -197,6 +313,10 @@ impl PHPMailer {
             verp_prefix: Value::str(""),
             action_function: Value::str(""),
             x_mailer: Value::str(""),
+            validator_static: Value::default(),
+            le_static: Value::default(),
+            oauth: Value::default(),
+            language: Default::default(),
             exceptions: false,
             to: vec![],
             cc: vec![],
@@ -560,7 +680,7 @@ impl PHPMailer {
     pub fn get_sent_mime_message(&self) -> String {
         // File attachments are read (again) only when asked for: the send streamed them. A
         // file gone since shows as a one-line placeholder.
-        match self.sent_mime.to_bytes() {
+        match polymailer::Payload::to_bytes(&self.sent_mime) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(_) => self.sent_mime.summary(),
         }
@@ -614,20 +734,184 @@ impl PHPMailer {
         self.emit_debug();
     }
 
-    /// PHPMailer's default pattern check (RFC 5321 addresses; IDN domains allowed).
+    /// `validateAddress($address, $patternselect = null)`: PHPMailer::$validator by default
+    /// (`'php'`: PHP's own `filter_var(FILTER_VALIDATE_EMAIL)`).
     #[php(name = "validateAddress")]
     pub fn validate_address(address: &Zval, patternselect: Option<&Zval>) -> bool {
-        let _ = patternselect;
-        let a = arg_string(Some(address));
-        !a.contains(['\r', '\n']) && validate_address("address", &a).is_ok()
+        match patternselect.filter(|p| !p.is_null()) {
+            Some(p) => helpers::validate_address(address, p),
+            None => helpers::validate_address(address, &Self::static_zval("validator")),
+        }
     }
 
-    /// English messages are built in; other languages are accepted (messages stay English).
+    /// Loads PHPMailer's translation file for `langcode` from `lang_path` (default: an
+    /// installed PHPMailer's `language/`); English when not found (and false).
     #[php(name = "setLanguage")]
     pub fn set_language(&mut self, langcode: Option<&Zval>, lang_path: Option<&Zval>) -> bool {
-        let _ = lang_path;
-        let code = arg_string(langcode);
-        code.is_empty() || code.len() <= 5 && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
+        let code = langcode.map_or("en".to_string(), |c| arg_string(Some(c)));
+        let (table, found) = crate::lang::Translations::load(&code, &arg_string(lang_path));
+        self.language = table;
+        found
+    }
+
+    #[php(name = "getTranslations")]
+    pub fn get_translations(&self) -> PhpResult<ZBox<ZendHashTable>> {
+        let mut t = ZendHashTable::new();
+        for (k, v) in self.language.all() {
+            t.insert(k, v)?;
+        }
+        Ok(t)
+    }
+
+    /// The message for a key in the current language (the key itself when unknown).
+    pub fn lang(&self, key: &Zval) -> String {
+        self.language.lang(&arg_string(Some(key)))
+    }
+
+    #[php(name = "getLE")]
+    pub fn get_le() -> Binary<u8> {
+        helpers::binary(Self::le())
+    }
+
+    #[php(name = "setLE")]
+    pub fn set_le(le: &Zval) {
+        let _ = Self::get_metadata()
+            .ce()
+            .set_static_property("LE", Value(le.shallow_clone()));
+    }
+
+    #[php(name = "isValidHost")]
+    pub fn is_valid_host(host: &Zval) -> bool {
+        helpers::is_valid_host(host)
+    }
+
+    #[php(name = "idnSupported")]
+    pub fn idn_supported() -> bool {
+        true
+    }
+
+    #[php(name = "punyencodeAddress")]
+    pub fn punyencode_address(&self, address: &Zval) -> Binary<u8> {
+        let a = helpers::arg_bytes(Some(address));
+        helpers::binary(helpers::punyencode_address(&a, &self.char_set.string()))
+    }
+
+    #[php(name = "parseAddresses")]
+    pub fn parse_addresses(addrstr: &Zval, useimap: Option<&Zval>, charset: Option<&Zval>) -> ZBox<ZendHashTable> {
+        let _ = useimap;
+        let charset = charset.map_or("iso-8859-1".to_string(), |c| arg_string(Some(c)));
+        helpers::parse_addresses(
+            &helpers::arg_bytes(Some(addrstr)),
+            &charset,
+            &Self::static_zval("validator"),
+        )
+    }
+
+    #[php(name = "mb_pathinfo")]
+    pub fn mb_pathinfo(path: &Zval, options: Option<&Zval>) -> Zval {
+        helpers::mb_pathinfo(&arg_string(Some(path)), options)
+    }
+
+    #[php(name = "filenameToType")]
+    pub fn filename_to_type(filename: &Zval) -> String {
+        helpers::filename_to_type(&arg_string(Some(filename))).to_string()
+    }
+
+    #[php(name = "_mime_types")]
+    pub fn mime_types(ext: Option<&Zval>) -> String {
+        helpers::mime_type(&arg_string(ext)).to_string()
+    }
+
+    #[php(name = "isPermittedPath")]
+    pub fn is_permitted_path(path: &Zval) -> bool {
+        helpers::is_permitted_path(&arg_string(Some(path)))
+    }
+
+    #[php(name = "fileIsAccessible")]
+    pub fn file_is_accessible(path: &Zval) -> bool {
+        helpers::file_is_accessible(&arg_string(Some(path)))
+    }
+
+    #[php(name = "quotedString")]
+    pub fn quoted_string(input: &Zval) -> String {
+        polymailer::text::quoted_string(&arg_string(Some(input)))
+    }
+
+    #[php(name = "normalizeBreaks")]
+    pub fn normalize_breaks(text: &Zval, breaktype: Option<&Zval>) -> Binary<u8> {
+        let le = match breaktype.filter(|b| !b.is_null()) {
+            Some(b) => helpers::arg_bytes(Some(b)),
+            None => Self::le(),
+        };
+        helpers::binary(polymailer::text::normalize_breaks(&helpers::arg_bytes(Some(text)), &le))
+    }
+
+    #[php(name = "hasLineLongerThanMax")]
+    pub fn has_line_longer_than_max(text: &Zval) -> bool {
+        polymailer::text::has_line_longer_than(&helpers::arg_bytes(Some(text)), 998, Self::le().len())
+    }
+
+    #[php(name = "encodeQ")]
+    pub fn encode_q(&self, text: &Zval, position: Option<&Zval>) -> String {
+        let position = polymailer::text::QPosition::from_word(&arg_string(position));
+        polymailer::text::encode_q(&helpers::arg_bytes(Some(text)), position)
+    }
+
+    /// Encodes with `encoding` (`base64` by default); an unknown one is an error.
+    #[php(name = "encodeString")]
+    pub fn encode_string(&mut self, text: &Zval, encoding: Option<&Zval>) -> PhpResult<Binary<u8>> {
+        let encoding = encoding.map_or("base64".to_string(), |e| arg_string(Some(e)));
+        match helpers::encode_string(&helpers::arg_bytes(Some(text)), &encoding, &Self::le()) {
+            Some(bytes) => Ok(helpers::binary(bytes)),
+            None => {
+                self.fail(&format!("{}{}", self.language.lang("encoding"), encoding))?;
+                Ok(helpers::binary(Vec::new()))
+            }
+        }
+    }
+
+    #[php(name = "wrapText")]
+    pub fn wrap_text(&self, message: &Zval, length: &Zval, qp_mode: Option<&Zval>) -> Binary<u8> {
+        let width = Value(length.shallow_clone()).long_or(0).max(0) as usize;
+        let qp = qp_mode.is_some_and(|q| q.coerce_to_bool());
+        let utf8 = self.char_set.string().eq_ignore_ascii_case("utf-8");
+        let text = helpers::arg_bytes(Some(message));
+        helpers::binary(polymailer::text::wrap_text(&text, width, qp, utf8, &Self::le()))
+    }
+
+    #[php(name = "utf8CharBoundary")]
+    pub fn utf8_char_boundary(&self, encoded: &Zval, max_length: &Zval) -> i64 {
+        let max = Value(max_length.shallow_clone()).long_or(0).max(0) as usize;
+        polymailer::text::utf8_char_boundary(&helpers::arg_bytes(Some(encoded)), max) as i64
+    }
+
+    /// Sets a property by name; false (and ErrorInfo) for one PHPMailer does not have.
+    pub fn set(self_: &mut ZendClassObject<PHPMailer>, name: &Zval, value: Option<&Zval>) -> PhpResult<bool> {
+        let name = arg_string(Some(name));
+        let value = value.map_or_else(Zval::null, |v| v.shallow_clone());
+        if PROTECTED_PROPERTIES.contains(&name.as_str()) {
+            return Ok(true);
+        }
+        if self_.get_mut_zend_obj().set_property(&name, value).is_ok() && PUBLIC_PROPERTIES.contains(&name.as_str()) {
+            return Ok(true);
+        }
+        let msg = format!("{}{}", self_.language.lang("variable_set"), name);
+        self_.fail(&msg)
+    }
+
+    #[php(name = "inlineImageExists")]
+    pub fn inline_image_exists(&self) -> bool {
+        self.attachments.iter().any(|a| a.content_id.is_some())
+    }
+
+    #[php(name = "attachmentExists")]
+    pub fn attachment_exists(&self) -> bool {
+        self.attachments.iter().any(|a| a.content_id.is_none())
+    }
+
+    #[php(name = "alternativeExists")]
+    pub fn alternative_exists(&self) -> bool {
+        !self.alt_body.string().is_empty()
     }
 
     #[php(name = "getAttachments")]
@@ -636,6 +920,17 @@ impl PHPMailer {
             .iter()
             .map(|a| vec![a.filename.clone(), a.content_id.clone().unwrap_or_default()])
             .collect()
+    }
+
+    /// The token source for `AuthType = 'XOAUTH2'` (an `OAuthTokenProvider`).
+    #[php(name = "setOAuth")]
+    pub fn set_oauth(&mut self, oauth: &Zval) {
+        self.oauth = Value(oauth.shallow_clone());
+    }
+
+    #[php(name = "getOAuth")]
+    pub fn get_oauth(&self) -> Value {
+        self.oauth.clone()
     }
 
     #[php(name = "getSMTPInstance")]

@@ -36,6 +36,7 @@ impl PHPMailer {
 
     /// `fail` for an engine error: the exception also carries its kind and SMTP codes.
     pub(crate) fn fail_with(&mut self, message: &str, facts: Option<errors::Facts>) -> PhpResult<bool> {
+        let message = &self.language.localize(message);
         self.error_info = Value::str(message);
         if self.exceptions {
             Err(errors::exception_with(message, facts.as_ref()))
@@ -172,6 +173,7 @@ impl PHPMailer {
             username: self.username.string(),
             password: self.password.string(),
             auth_type: self.auth_type.string(),
+            oauth64: self.oauth64(),
             timeout: self.timeout.long_or(300),
             helo: self.helo.non_empty(),
             hostname: self.hostname.non_empty(),
@@ -198,6 +200,15 @@ impl PHPMailer {
             verp_prefix: self.verp_prefix.non_empty(),
             debug: self.smtp_debug.long_or(0) > 0,
         }
+    }
+
+    /// The XOAUTH2 response of the `setOAuth()` provider, asked only when `AuthType` is XOAUTH2.
+    fn oauth64(&self) -> Option<String> {
+        if !self.smtp_auth.truthy() || !self.auth_type.string().eq_ignore_ascii_case("XOAUTH2") {
+            return None;
+        }
+        let provider = self.oauth.0.object()?;
+        provider.try_call_method("getOauth64", vec![]).ok()?.string()
     }
 
     pub(crate) fn transport(&mut self) -> Result<Mailer, polymailer::Error> {

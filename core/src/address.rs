@@ -150,6 +150,30 @@ fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
     Ok(ascii)
 }
 
+/// The WHATWG HTML5 `type=email` rule (what browsers accept in a form field): atext and dots
+/// before the `@`, dot-separated LDH labels (1–63, no edge hyphen) after it.
+pub fn html5_valid(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    !local.is_empty()
+        && local.chars().all(|c| c == '.' || (c.is_ascii() && is_atext(c)))
+        && domain.split('.').all(label_ok)
+}
+
+/// A domain in IDNA ASCII (UTS #46, non-transitional: `fußball` → `xn--fuball-cta`), or None
+/// when it is not a valid IDN.
+pub fn idna_domain(domain: &str) -> Option<String> {
+    ascii_domain(domain).ok()
+}
+
 /// The address with its domain punycoded, as it goes on the wire. Call after validation.
 pub fn to_wire(address: &str) -> String {
     match split_address(address) {

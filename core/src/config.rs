@@ -143,6 +143,29 @@ impl Credentials {
         c.mechanism = mechanism;
         c
     }
+
+    /// XOAUTH2 credentials from a ready initial response, base64 of
+    /// `user=<name>\x01auth=Bearer <token>\x01\x01` (what PHPMailer's `OAuthTokenProvider`
+    /// hands over). CR, LF or NUL in either part, or another shape, is `InvalidInput`.
+    pub fn from_xoauth2_response(encoded: &str) -> Result<Self> {
+        use base64::Engine;
+        let bad = || Error::invalid("the OAuth token provider returned no valid XOAUTH2 response");
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| bad())?;
+        let text = String::from_utf8(raw).map_err(|_| bad())?;
+        let body = text.strip_suffix("\x01\x01").ok_or_else(bad)?;
+        let (user, auth) = body.split_once('\x01').ok_or_else(bad)?;
+        let user = user.strip_prefix("user=").ok_or_else(bad)?;
+        let token = auth.strip_prefix("auth=Bearer ").ok_or_else(bad)?;
+        if [user, token]
+            .iter()
+            .any(|s| s.is_empty() || s.contains(['\r', '\n', '\0', '\x01']))
+        {
+            return Err(bad());
+        }
+        Ok(Credentials::oauth2(user, token))
+    }
 }
 
 /// The secret part of the credentials. Its `Debug` never shows it.
@@ -623,6 +646,27 @@ impl TransportConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_an_xoauth2_initial_response() {
+        use base64::Engine;
+        let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let c = Credentials::from_xoauth2_response(&enc("user=me@x.org\x01auth=Bearer tok\x01\x01")).unwrap();
+        assert_eq!(
+            (c.username.as_str(), &c.secret),
+            ("me@x.org", &Secret::OAuth2Token("tok".into()))
+        );
+        assert_eq!(c.mechanism, AuthMechanism::Xoauth2);
+        for bad in [
+            "user=a\x01auth=Bearer t\r\nX\x01\x01",
+            "user=a\x01auth=Basic t\x01\x01",
+            "oauth",
+        ] {
+            let e = Credentials::from_xoauth2_response(&enc(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        }
+        assert!(Credentials::from_xoauth2_response("not base64!").is_err());
+    }
 
     #[test]
     fn parses_urls() {

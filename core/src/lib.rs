@@ -31,6 +31,7 @@ pub mod options;
 pub mod payload;
 pub mod reply;
 pub mod runtime;
+pub mod text;
 pub mod tls;
 pub mod transcript;
 

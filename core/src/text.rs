@@ -1,0 +1,399 @@
+//! Text rules for message bodies and header words that bindings expose as helpers (PHPMailer's
+//! static methods): RFC 2047 Q-encoding per position, line-break normalisation, word wrapping
+//! (plain and quoted-printable soft breaks, never splitting an encoded UTF-8 character), the
+//! 998-octet line check, and RFC 5322 quoting. Byte-oriented: inputs may be in any charset.
+
+/// Where an encoded word goes (RFC 2047 §5): each position allows a different set of
+/// unencoded characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QPosition {
+    /// Unstructured text (`Subject`): everything printable except `=`, `?`, `_`.
+    Text,
+    /// Inside a comment: as `Text`, and also `(`, `)`, `"`.
+    Comment,
+    /// A display-name phrase: only letters, digits and `!*+-/`.
+    Phrase,
+}
+
+impl QPosition {
+    /// `text` (also any unknown word), `comment`, `phrase`; case-insensitive.
+    pub fn from_word(word: &str) -> Self {
+        match word.to_ascii_lowercase().as_str() {
+            "phrase" => QPosition::Phrase,
+            "comment" => QPosition::Comment,
+            _ => QPosition::Text,
+        }
+    }
+}
+
+/// The encoded-text part of a Q encoded word: CR and LF dropped, space as `_`, the bytes the
+/// position does not allow as `=XX`.
+pub fn encode_q(input: &[u8], position: QPosition) -> String {
+    let mut out = String::with_capacity(input.len() * 3);
+    for &b in input {
+        if b == b'\r' || b == b'\n' {
+            continue;
+        }
+        let keep = match position {
+            QPosition::Phrase => b.is_ascii_alphanumeric() || b"!*+/ -".contains(&b),
+            QPosition::Text | QPosition::Comment => {
+                let comment_special = position == QPosition::Comment && b"()\"".contains(&b);
+                (0x20..0x7f).contains(&b) && !b"=?_".contains(&b) && !comment_special
+            }
+        };
+        match b {
+            b' ' if keep => out.push('_'),
+            _ if keep => out.push(b as char),
+            _ => out.push_str(&format!("={b:02X}")),
+        }
+    }
+    out
+}
+
+/// Every CRLF, CR and LF as `line_end`.
+pub fn normalize_breaks(text: &[u8], line_end: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\r' => {
+                out.extend_from_slice(line_end);
+                if text.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(line_end),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether any line (up to LF) is longer than `max` octets plus the line ending's length
+/// (RFC 5322's 998 + CRLF).
+pub fn has_line_longer_than(text: &[u8], max: usize, line_end_len: usize) -> bool {
+    text.split(|&b| b == b'\n').any(|line| line.len() >= max + line_end_len)
+}
+
+/// `input` as a quoted-string when it holds a space or an RFC 5322 special (`"` escaped), else
+/// unchanged.
+pub fn quoted_string(input: &str) -> String {
+    if input.chars().any(|c| " ()<>@,;:\"/[]?=".contains(c)) {
+        format!("\"{}\"", input.replace('"', "\\\""))
+    } else {
+        input.to_string()
+    }
+}
+
+/// The length (≤ `max`) at which quoted-printable text can be cut without splitting an
+/// encoded character: never inside `=XX`, never between the bytes of a UTF-8 sequence.
+pub fn utf8_char_boundary(encoded: &[u8], mut max: usize) -> usize {
+    let mut look_back = 3;
+    loop {
+        let start = max.saturating_sub(look_back).min(encoded.len());
+        let end = (start + look_back.min(max)).min(encoded.len());
+        let chunk = &encoded[start..end];
+        let Some(pos) = chunk.iter().position(|&b| b == b'=') else {
+            return max;
+        };
+        let hex = encoded.get(start + pos + 1..start + pos + 3).unwrap_or(&[]);
+        let value = std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+        let back = (look_back.min(max)) - pos;
+        if value < 0x80 {
+            // One byte: fits when it starts the chunk, else cut before it.
+            if pos > 0 {
+                max -= back;
+            }
+            return max;
+        } else if value >= 0xc0 {
+            // The first byte of a sequence: cut before it.
+            return max - back;
+        } else if look_back >= max {
+            return max;
+        }
+        // A continuation byte: look further back for the sequence's start.
+        look_back += 3;
+    }
+}
+
+/// Wraps `text` at `width` octets on spaces, each line ended by `line_end` (a trailing break
+/// is not doubled). In quoted-printable mode lines end with the soft break ` =` and words
+/// longer than a line are cut (at a UTF-8 character boundary when `utf8`, never inside `=XX`).
+pub fn wrap_text(text: &[u8], width: usize, qp: bool, utf8: bool, line_end: &[u8]) -> Vec<u8> {
+    let soft_break: Vec<u8> = if qp {
+        [b" =".as_slice(), line_end].concat()
+    } else {
+        line_end.to_vec()
+    };
+    let hard = |part: &[u8], out: &mut Vec<u8>| {
+        out.extend_from_slice(part);
+        out.push(b'=');
+        out.extend_from_slice(line_end);
+    };
+    let cut = |word: &[u8], len: usize| -> usize {
+        let len = len.min(word.len());
+        if utf8 {
+            utf8_char_boundary(word, len).max(1)
+        } else if len >= 1 && word.get(len - 1) == Some(&b'=') {
+            len - 1
+        } else if len >= 2 && word.get(len - 2) == Some(&b'=') {
+            len - 2
+        } else {
+            len
+        }
+    };
+    let mut normalized = normalize_breaks(text, line_end);
+    if normalized.ends_with(line_end) {
+        normalized.truncate(normalized.len() - line_end.len());
+    }
+    let mut out = Vec::with_capacity(normalized.len() + normalized.len() / width.max(1) * 4);
+    for line in split_on(&normalized, line_end) {
+        let mut buf: Vec<u8> = Vec::new();
+        for (i, word) in line.split(|&b| b == b' ').enumerate() {
+            let first = i == 0;
+            let mut word = word;
+            if qp && word.len() > width {
+                if !first {
+                    let space_left = width as isize - buf.len() as isize - line_end.len() as isize;
+                    if space_left > 20 {
+                        let len = cut(word, space_left as usize);
+                        buf.push(b' ');
+                        buf.extend_from_slice(&word[..len]);
+                        word = &word[len..];
+                        hard(&buf, &mut out);
+                    } else {
+                        out.extend_from_slice(&buf);
+                        out.extend_from_slice(&soft_break);
+                    }
+                    buf.clear();
+                }
+                while !word.is_empty() && width > 0 {
+                    let len = cut(word, width);
+                    let (part, rest) = word.split_at(len);
+                    word = rest;
+                    if word.is_empty() {
+                        buf = part.to_vec();
+                    } else {
+                        hard(part, &mut out);
+                    }
+                }
+            } else {
+                let before = buf.len();
+                if !first {
+                    buf.push(b' ');
+                }
+                buf.extend_from_slice(word);
+                if before > 0 && buf.len() > width {
+                    out.extend_from_slice(&buf[..before]);
+                    out.extend_from_slice(&soft_break);
+                    buf = word.to_vec();
+                }
+            }
+        }
+        out.extend_from_slice(&buf);
+        out.extend_from_slice(line_end);
+    }
+    out
+}
+
+fn split_on<'a>(text: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    if sep.is_empty() {
+        return vec![text];
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + sep.len() <= text.len() {
+        if &text[i..i + sep.len()] == sep {
+            parts.push(&text[start..i]);
+            i += sep.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// Decodes the RFC 2047 encoded words in a header value (whitespace between two encoded words
+/// dropped, `_` as space in Q words) to the bytes of `charset`: a word already in that charset,
+/// or in an unknown one, keeps its bytes; ISO-8859-1 words become UTF-8 when `charset` is UTF-8.
+pub fn decode_encoded_words(input: &[u8], charset: &str) -> Vec<u8> {
+    use base64::Engine;
+    let to_utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+    let mut out = Vec::with_capacity(input.len());
+    let mut pending_space: Vec<u8> = Vec::new();
+    let mut last_was_word = false;
+    let mut i = 0;
+    while i < input.len() {
+        let word = input[i..]
+            .starts_with(b"=?")
+            .then(|| parse_encoded_word(&input[i..]))
+            .flatten();
+        if let Some((len, word_charset, encoding, text)) = word {
+            let decoded = match encoding {
+                b'B' | b'b' => base64::engine::general_purpose::STANDARD.decode(text).ok(),
+                _ => Some(decode_q(text)),
+            };
+            if let Some(mut bytes) = decoded {
+                if to_utf8
+                    && (word_charset.eq_ignore_ascii_case("iso-8859-1") || word_charset.eq_ignore_ascii_case("latin1"))
+                {
+                    bytes = bytes.iter().map(|&b| b as char).collect::<String>().into_bytes();
+                }
+                if !last_was_word {
+                    out.append(&mut pending_space);
+                }
+                pending_space.clear();
+                out.extend_from_slice(&bytes);
+                last_was_word = true;
+                i += len;
+                continue;
+            }
+        }
+        let b = input[i];
+        if b.is_ascii_whitespace() {
+            pending_space.push(b);
+        } else {
+            out.append(&mut pending_space);
+            out.push(b);
+            last_was_word = false;
+        }
+        i += 1;
+    }
+    out.append(&mut pending_space);
+    out
+}
+
+/// `=?charset?E?text?=` at the start of `s`: (length, charset, encoding letter, text).
+fn parse_encoded_word(s: &[u8]) -> Option<(usize, String, u8, &[u8])> {
+    let body = &s[2..];
+    let q1 = body.iter().position(|&b| b == b'?')?;
+    let charset = String::from_utf8_lossy(&body[..q1]).into_owned();
+    let encoding = *body.get(q1 + 1)?;
+    if body.get(q1 + 2) != Some(&b'?') || !b"BbQq".contains(&encoding) {
+        return None;
+    }
+    let text_start = q1 + 3;
+    let end = body[text_start..].windows(2).position(|w| w == b"?=")?;
+    let text = &body[text_start..text_start + end];
+    Some((2 + text_start + end + 2, charset, encoding, text))
+}
+
+fn decode_q(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'_' => out.push(b' '),
+            b'=' if text.len() >= i + 3 => {
+                match std::str::from_utf8(&text[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'='),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `dirname`, `basename`, `extension`, `filename` of a Unix or Windows path, by bytes (so
+/// multibyte names stay whole): trailing separators and dots ignored.
+pub fn path_info(path: &str) -> [String; 4] {
+    let trimmed = path.trim_end_matches(['/', '\\', '.']);
+    let (dir, base) = match trimmed.rfind(['/', '\\']) {
+        Some(i) => (trimmed[..i].trim_end_matches(['/', '\\']), &trimmed[i + 1..]),
+        None => ("", trimmed),
+    };
+    let (name, ext) = match base.rfind('.') {
+        Some(i) if i + 1 < base.len() => (&base[..i], &base[i + 1..]),
+        _ => (base, ""),
+    };
+    [dir.into(), base.into(), ext.into(), name.into()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q_encodes_per_position() {
+        let s = b"Hello?\xbdWorld\x5e\xa9";
+        assert_eq!(encode_q(s, QPosition::Text), "Hello=3F=BDWorld^=A9");
+        assert_eq!(encode_q(s, QPosition::Phrase), "Hello=3F=BDWorld=5E=A9");
+        assert_eq!(
+            encode_q(b"\xa1Hola!\r\nSe\xf1or!\r\n", QPosition::Text),
+            "=A1Hola!Se=F1or!"
+        );
+        assert_eq!(encode_q("Nová=".as_bytes(), QPosition::Text), "Nov=C3=A1=3D");
+        assert_eq!(encode_q(b"a (b) c", QPosition::Comment), "a_=28b=29_c");
+    }
+
+    #[test]
+    fn finds_character_boundaries() {
+        assert_eq!(utf8_char_boundary(b"H=E4tten", 3), 1);
+        assert_eq!(utf8_char_boundary(b"=0C", 3), 3);
+        assert_eq!(utf8_char_boundary(b"L=C3=B6rem", 6), 1);
+    }
+
+    #[test]
+    fn wraps() {
+        let le = b"\r\n";
+        assert_eq!(wrap_text(b"", 50, false, false, le), b"\r\n");
+        let long = b"Lorem ipsumdolorsitametconsetetursadipscingelitrseddiamnonumy";
+        assert_eq!(
+            wrap_text(long, 50, true, false, le),
+            b"Lorem ipsumdolorsitametconsetetursadipscingelitrs=\r\neddiamnonumy\r\n"
+        );
+        assert_eq!(
+            wrap_text(long, 50, false, false, le),
+            b"Lorem\r\nipsumdolorsitametconsetetursadipscingelitrseddiamnonumy\r\n"
+        );
+        assert_eq!(wrap_text(b"aaa bbb ccc", 7, true, false, le), b"aaa bbb =\r\nccc\r\n");
+    }
+
+    #[test]
+    fn normalizes_and_measures_lines() {
+        assert_eq!(normalize_breaks(b"a\rb\nc\r\nd", b"\r\n"), b"a\r\nb\r\nc\r\nd");
+        let ok = [vec![b'0'; 998], b"\r\n".to_vec()].concat();
+        let bad = [vec![b'1'; 999], b"\r\n".to_vec()].concat();
+        assert!(!has_line_longer_than(&ok, 998, 2));
+        assert!(has_line_longer_than(&[ok.clone(), bad, ok].concat(), 998, 2));
+    }
+
+    #[test]
+    fn decodes_encoded_words() {
+        let folded = b"=?iso-8859-1?B?QWJj?=\r\n =?iso-8859-1?Q?d_e?= <x@y>";
+        assert_eq!(decode_encoded_words(folded, "iso-8859-1"), b"Abcd e <x@y>");
+        assert_eq!(decode_encoded_words(b"=?iso-8859-1?Q?=E9?=", "utf-8"), "é".as_bytes());
+        assert_eq!(decode_encoded_words(b"plain =?x", "utf-8"), b"plain =?x");
+    }
+
+    #[test]
+    fn quotes_and_splits_paths() {
+        assert_eq!(quoted_string("a.png"), "a.png");
+        assert_eq!(quoted_string("a\".png"), "\"a\\\".png\"");
+        assert_eq!(
+            path_info("c:\\mnt\\x.mp3"),
+            ["c:\\mnt", "x.mp3", "mp3", "x"].map(String::from)
+        );
+        assert_eq!(
+            path_info("/mnt/sub dir/another sub/"),
+            ["/mnt/sub dir", "another sub", "", "another sub"].map(String::from)
+        );
+        assert_eq!(path_info(""), ["", "", "", ""].map(String::from));
+    }
+}
