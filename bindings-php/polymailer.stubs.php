@@ -106,6 +106,7 @@ class PHPMailer
     public $VERP_prefix;
     public $action_function;
     public $XMailer;
+    public static $validator;
     public function isSMTP(): void {}
     public function isMail(): void {}
     public function isSendmail(): void {}
@@ -146,7 +147,33 @@ class PHPMailer
     public function smtpClose(): void {}
     public static function validateAddress(mixed $address, mixed $patternselect = null): bool {}
     public function setLanguage(mixed $langcode = null, mixed $lang_path = null): bool {}
+    public function getTranslations(): array {}
+    public function lang(mixed $key): string {}
+    public static function getLE(): string {}
+    public static function setLE(mixed $le): void {}
+    public static function isValidHost(mixed $host): bool {}
+    public static function idnSupported(): bool {}
+    public function punyencodeAddress(mixed $address): string {}
+    public static function parseAddresses(mixed $addrstr, mixed $useimap = null, mixed $charset = null): array {}
+    public static function mb_pathinfo(mixed $path, mixed $options = null): mixed {}
+    public static function filenameToType(mixed $filename): string {}
+    public static function _mime_types(mixed $ext = null): string {}
+    public static function isPermittedPath(mixed $path): bool {}
+    public static function fileIsAccessible(mixed $path): bool {}
+    public static function quotedString(mixed $input): string {}
+    public static function normalizeBreaks(mixed $text, mixed $breaktype = null): string {}
+    public static function hasLineLongerThanMax(mixed $text): bool {}
+    public function encodeQ(mixed $text, mixed $position = null): string {}
+    public function encodeString(mixed $text, mixed $encoding = null): string {}
+    public function wrapText(mixed $message, mixed $length, mixed $qp_mode = null): string {}
+    public function utf8CharBoundary(mixed $encoded, mixed $max_length): int {}
+    public function set(mixed $name, mixed $value = null): bool {}
+    public function inlineImageExists(): bool {}
+    public function attachmentExists(): bool {}
+    public function alternativeExists(): bool {}
     public function getAttachments(): array {}
+    public function setOAuth(mixed $oauth): void {}
+    public function getOAuth(): mixed {}
     public function getSMTPInstance(): Polymailer\PHPMailer\SMTP {}
     public function __destruct() {}
     public function __construct(mixed $exceptions = null) {}

@@ -30,6 +30,7 @@ pub mod lang {
     pub const AUTHENTICATE: &str = "SMTP Error: Could not authenticate.";
     pub const DATA_NOT_ACCEPTED: &str = "SMTP Error: data not accepted.";
     pub const EMPTY_MESSAGE: &str = "Message body empty";
+    pub const ENCODING: &str = "Unknown encoding: ";
     pub const FILE_ACCESS: &str = "Could not access file: ";
     pub const FROM_FAILED: &str = "The following From address failed: ";
     pub const INVALID_ADDRESS: &str = "Invalid address: ";

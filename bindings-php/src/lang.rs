@@ -183,8 +183,10 @@ fn parse(file: &str) -> HashMap<&'static str, String> {
         };
         let body = &rest[1..];
         let end = format!("{quote};");
-        if let Some(i) = body.get(1..).and_then(|b| b.find(&end)) {
-            out.insert(known, body[..i + 1].to_string());
+        // The shortest non-empty text followed by the closing quote and `;`.
+        let first = body.chars().next().map_or(1, char::len_utf8);
+        if let Some(i) = body.get(first..).and_then(|b| b.find(&end)) {
+            out.insert(known, body[..first + i].to_string());
         }
     }
     out

@@ -9,14 +9,13 @@ use ext_php_rs::exception::PhpResult;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
 
-use polymailer::address::validate_address;
 use polymailer::{runtime, Mailer, SendReport};
 
 use crate::errors::{self, lang};
 use crate::helpers;
 use crate::message::{self, AttachmentSpec};
 use crate::smtp::Smtp;
-use crate::state::Kind;
+use crate::state::{AttachOptions, Kind};
 use crate::value::{arg_string, Value};
 use polymailer::Recorder;
 
@@ -414,8 +413,8 @@ impl PHPMailer {
     pub fn set_from(&mut self, address: &Zval, name: Option<&Zval>, auto: Option<&Zval>) -> PhpResult<bool> {
         let address = arg_string(Some(address)).trim().to_string();
         let name = arg_string(name).trim().replace(['\r', '\n'], "");
-        if validate_address("from", &address).is_err() {
-            return self.fail(&format!("{}(From): {}", lang::INVALID_ADDRESS, address));
+        if !Self::address_ok(&address) {
+            return self.fail(&format!("{} (From): {}", lang::INVALID_ADDRESS, address));
         }
         self.from = Value::str(&address);
         self.from_name = Value::str(&name);
@@ -497,9 +496,14 @@ impl PHPMailer {
         Self::addresses(&self.bcc)
     }
 
+    /// Keyed by the lower-cased address, as PHPMailer's.
     #[php(name = "getReplyToAddresses")]
-    pub fn get_reply_to_addresses(&self) -> Vec<Vec<String>> {
-        Self::addresses(&self.reply_to)
+    pub fn get_reply_to_addresses(&self) -> PhpResult<ZBox<ZendHashTable>> {
+        let mut t = ZendHashTable::new();
+        for (a, n) in &self.reply_to {
+            t.insert(a.to_lowercase().as_str(), vec![a.clone(), n.clone()])?;
+        }
+        Ok(t)
     }
 
     #[php(name = "getCustomHeaders")]
@@ -537,9 +541,10 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let _ = encoding;
         let inline = arg_string(disposition) == "inline";
-        self.attach_file(path, name, kind, inline.then(String::new))
+        let cid = inline.then(String::new);
+        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "attachment", cid };
+        self.attach_file(path, name, opts)
     }
 
     #[php(name = "addStringAttachment")]
@@ -551,9 +556,10 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let _ = encoding;
         let inline = arg_string(disposition) == "inline";
-        self.attach_bytes(string, Some(filename), kind, inline.then(String::new))
+        let cid = inline.then(String::new);
+        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "attachment", cid };
+        self.attach_bytes(string, Some(filename), opts)
     }
 
     #[php(name = "addEmbeddedImage")]
@@ -566,8 +572,9 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let _ = (encoding, disposition);
-        self.attach_file(path, name, kind, Some(arg_string(Some(cid))))
+        let cid = Some(arg_string(Some(cid)));
+        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "inline", cid };
+        self.attach_file(path, name, opts)
     }
 
     #[php(name = "addStringEmbeddedImage")]
@@ -580,8 +587,9 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let _ = (encoding, disposition);
-        self.attach_bytes(string, name, kind, Some(arg_string(Some(cid))))
+        let cid = Some(arg_string(Some(cid)));
+        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "inline", cid };
+        self.attach_bytes(string, name, opts)
     }
 
     /// Sets Body (HTML) and AltBody (text from the HTML when empty); HTML mode.
@@ -901,12 +909,12 @@ impl PHPMailer {
 
     #[php(name = "inlineImageExists")]
     pub fn inline_image_exists(&self) -> bool {
-        self.attachments.iter().any(|a| a.content_id.is_some())
+        self.attachments.iter().any(|a| a.disposition == "inline")
     }
 
     #[php(name = "attachmentExists")]
     pub fn attachment_exists(&self) -> bool {
-        self.attachments.iter().any(|a| a.content_id.is_none())
+        self.attachments.iter().any(|a| a.disposition == "attachment")
     }
 
     #[php(name = "alternativeExists")]
@@ -914,12 +922,42 @@ impl PHPMailer {
         !self.alt_body.string().is_empty()
     }
 
+    /// PHPMailer's rows: path (or the string), file name, name, encoding, type, is-string,
+    /// disposition, cid (the name for file attachments, 0 for string ones).
     #[php(name = "getAttachments")]
-    pub fn get_attachments(&self) -> Vec<Vec<String>> {
-        self.attachments
-            .iter()
-            .map(|a| vec![a.filename.clone(), a.content_id.clone().unwrap_or_default()])
-            .collect()
+    pub fn get_attachments(&self) -> PhpResult<ZBox<ZendHashTable>> {
+        let mut rows = ZendHashTable::new();
+        for a in &self.attachments {
+            let mut row = ZendHashTable::new();
+            let is_string = match &a.content {
+                polymailer::Content::Path(p) => {
+                    row.push(p.to_string_lossy().into_owned())?;
+                    false
+                }
+                polymailer::Content::Bytes(b) => {
+                    row.push(helpers::binary(b.clone()))?;
+                    true
+                }
+            };
+            let (file, name) = match (&a.content, &a.content_id) {
+                (polymailer::Content::Path(_), _) => (a.basename.clone(), a.filename.clone()),
+                (polymailer::Content::Bytes(_), Some(_)) => (a.filename.clone(), a.filename.clone()),
+                (polymailer::Content::Bytes(_), None) => (a.filename.clone(), a.basename.clone()),
+            };
+            row.push(file)?;
+            row.push(name.clone())?;
+            row.push(a.encoding.clone())?;
+            row.push(a.content_type.clone().unwrap_or_default())?;
+            row.push(is_string)?;
+            row.push(a.disposition.clone())?;
+            match (&a.content_id, is_string) {
+                (Some(cid), _) if !cid.is_empty() => row.push(cid.clone())?,
+                (_, false) => row.push(name)?,
+                (_, true) => row.push(0i64)?,
+            }
+            rows.push(row)?;
+        }
+        Ok(rows)
     }
 
     /// The token source for `AuthType = 'XOAUTH2'` (an `OAuthTokenProvider`).

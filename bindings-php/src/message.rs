@@ -5,47 +5,83 @@ use polymailer::{Attachment, Content, Dsn, Mailbox, Message, Prepared};
 
 use crate::errors::lang;
 
+/// One `add*Attachment`/`add*EmbeddedImage` call: what the core gets, and PHPMailer's
+/// `getAttachments()` row (path or string, file name, name, encoding, type, is-string,
+/// disposition, cid).
 #[derive(Clone)]
 pub struct AttachmentSpec {
     pub content: Content,
+    /// The name the recipient sees.
     pub filename: String,
     pub content_type: Option<String>,
+    /// Inline with this Content-ID (empty: inline under the file name).
     pub content_id: Option<String>,
+    pub basename: String,
+    pub encoding: String,
+    pub disposition: String,
 }
 
+/// PHPMailer's transfer encodings (anything else is refused when attaching).
+pub const ENCODINGS: &[&str] = &["7bit", "8bit", "base64", "binary", "quoted-printable"];
+
 /// An attachment read from a local, readable file (checked now, as PHPMailer does).
-pub fn file_attachment(path: &str, name: &str, kind: &str, cid: Option<String>) -> Result<AttachmentSpec, String> {
-    let refused = || format!("{}{}", lang::FILE_ACCESS, path);
-    if polymailer::message::check_attachment_path(path).is_err() {
-        return Err(refused());
+pub fn file_attachment(
+    path: &str,
+    name: &str,
+    kind: &str,
+    cid: Option<String>,
+    encoding: &str,
+    disposition: &str,
+) -> Result<AttachmentSpec, String> {
+    if !crate::helpers::file_is_accessible(path) || polymailer::message::check_attachment_path(path).is_err() {
+        return Err(format!("{}{}", lang::FILE_ACCESS, path));
     }
-    match std::fs::File::open(path).and_then(|f| f.metadata()) {
+    match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => {}
-        _ => return Err(refused()),
+        _ => return Err(format!("{}{}", lang::FILE_ACCESS, path)),
     }
-    let filename = if name.is_empty() {
-        std::path::Path::new(path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        name.to_string()
-    };
+    if !ENCODINGS.contains(&encoding) {
+        return Err(format!("{}{}", lang::ENCODING, encoding));
+    }
+    let basename = polymailer::text::path_info(path)[1].clone();
+    let kind = if kind.is_empty() { crate::helpers::filename_to_type(path) } else { kind };
     Ok(AttachmentSpec {
         content: Content::Path(path.into()),
-        filename,
-        content_type: Some(kind.to_string()).filter(|k| !k.is_empty()),
+        filename: if name.is_empty() { basename.clone() } else { name.to_string() },
+        content_type: Some(kind.to_string()),
         content_id: cid,
+        basename,
+        encoding: encoding.to_string(),
+        disposition: disposition.to_string(),
     })
 }
 
-pub fn bytes_attachment(bytes: Vec<u8>, filename: &str, kind: &str, cid: Option<String>) -> AttachmentSpec {
-    AttachmentSpec {
+/// An attachment of a PHP string's bytes.
+pub fn bytes_attachment(
+    bytes: Vec<u8>,
+    filename: &str,
+    kind: &str,
+    cid: Option<String>,
+    encoding: &str,
+    disposition: &str,
+) -> Result<AttachmentSpec, String> {
+    if !ENCODINGS.contains(&encoding) {
+        return Err(format!("{}{}", lang::ENCODING, encoding));
+    }
+    let kind = match kind {
+        "" if !filename.is_empty() => crate::helpers::filename_to_type(filename),
+        "" => "application/octet-stream",
+        k => k,
+    };
+    Ok(AttachmentSpec {
         content: Content::Bytes(bytes),
         filename: filename.to_string(),
-        content_type: Some(kind.to_string()).filter(|k| !k.is_empty()),
+        content_type: Some(kind.to_string()),
         content_id: cid,
-    }
+        basename: polymailer::text::path_info(filename)[1].clone(),
+        encoding: encoding.to_string(),
+        disposition: disposition.to_string(),
+    })
 }
 
 /// PHPMailer's html2text: drop head/style/script, strip tags, decode common entities.

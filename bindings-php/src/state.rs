@@ -1,6 +1,7 @@
 //! What `PHPMailer`'s methods share: error recording (ErrorInfo / exceptions), address lists,
 //! attachments, and the plain snapshots (`message::Draft`, `config::Settings`) the core gets.
 
+use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::types::Zval;
 
@@ -12,6 +13,30 @@ use crate::mailer::PHPMailer;
 use crate::message;
 use crate::value::{arg_string, Value};
 use crate::{config, debug};
+
+/// The optional arguments of PHPMailer's attachment methods.
+pub(crate) struct AttachOptions<'a> {
+    pub encoding: Option<&'a Zval>,
+    pub kind: Option<&'a Zval>,
+    pub disposition: Option<&'a Zval>,
+    pub default_disposition: &'static str,
+    pub cid: Option<String>,
+}
+
+impl AttachOptions<'_> {
+    /// Encoding (`base64` by default), type, disposition as strings.
+    fn strings(&self) -> (String, String, String) {
+        let or = |z: Option<&Zval>, d: &str| match z.filter(|z| !z.is_null()) {
+            Some(z) => arg_string(Some(z)),
+            None => d.to_string(),
+        };
+        (
+            or(self.encoding, "base64"),
+            or(self.kind, ""),
+            or(self.disposition, self.default_disposition),
+        )
+    }
+}
 
 /// Which address list an `add*` call fills.
 #[derive(Clone, Copy)]
@@ -54,8 +79,8 @@ impl PHPMailer {
             Kind::Bcc => "bcc",
             Kind::ReplyTo => "Reply-To",
         };
-        if validate_address(label, address).is_err() {
-            return self.fail(&format!("{}({}): {}", lang::INVALID_ADDRESS, label, address));
+        if !Self::address_ok(address) {
+            return self.fail(&format!("{} ({}): {}", lang::INVALID_ADDRESS, label, address));
         }
         let lower = address.to_ascii_lowercase();
         // PHPMailer ignores an address already added (To, Cc and Bcc share one set).
@@ -81,16 +106,24 @@ impl PHPMailer {
         Ok(true)
     }
 
-    /// A file attachment (inline when `cid` is set): refused paths fail as PHPMailer's do.
-    pub(crate) fn attach_file(
-        &mut self,
-        path: &Zval,
-        name: Option<&Zval>,
-        kind: Option<&Zval>,
-        cid: Option<String>,
-    ) -> PhpResult<bool> {
+    /// PHPMailer's check when an address is added: `validateAddress()` (PHPMailer::$validator;
+    /// PHP's filter_var by default); an address whose domain has 8-bit characters is checked
+    /// by the core (IDN) instead, as PHPMailer defers it until the domain is punycoded.
+    pub(crate) fn address_ok(address: &str) -> bool {
+        let Some(at) = address.rfind('@') else { return false };
+        if !address[at + 1..].is_ascii() {
+            return validate_address("address", address).is_ok();
+        }
+        let Ok(z) = address.into_zval(false) else { return false };
+        crate::helpers::validate_address(&z, &PHPMailer::static_zval("validator"))
+    }
+
+    /// A file attachment (inline when `cid` is set): refused paths and encodings fail as
+    /// PHPMailer's do.
+    pub(crate) fn attach_file(&mut self, path: &Zval, name: Option<&Zval>, opts: AttachOptions) -> PhpResult<bool> {
         let path = arg_string(Some(path));
-        match message::file_attachment(&path, &arg_string(name), &arg_string(kind), cid) {
+        let (encoding, kind, disposition) = opts.strings();
+        match message::file_attachment(&path, &arg_string(name), &kind, opts.cid, &encoding, &disposition) {
             Ok(a) => {
                 self.attachments.push(a);
                 Ok(true)
@@ -100,23 +133,16 @@ impl PHPMailer {
     }
 
     /// An attachment from a PHP string's bytes (inline when `cid` is set).
-    pub(crate) fn attach_bytes(
-        &mut self,
-        string: &Zval,
-        filename: Option<&Zval>,
-        kind: Option<&Zval>,
-        cid: Option<String>,
-    ) -> PhpResult<bool> {
-        let bytes = string
-            .binary::<u8>()
-            .unwrap_or_else(|| arg_string(Some(string)).into_bytes());
-        self.attachments.push(message::bytes_attachment(
-            bytes,
-            &arg_string(filename),
-            &arg_string(kind),
-            cid,
-        ));
-        Ok(true)
+    pub(crate) fn attach_bytes(&mut self, string: &Zval, filename: Option<&Zval>, opts: AttachOptions) -> PhpResult<bool> {
+        let bytes = crate::helpers::arg_bytes(Some(string));
+        let (encoding, kind, disposition) = opts.strings();
+        match message::bytes_attachment(bytes, &arg_string(filename), &kind, opts.cid, &encoding, &disposition) {
+            Ok(a) => {
+                self.attachments.push(a);
+                Ok(true)
+            }
+            Err(msg) => self.fail(&msg),
+        }
     }
 
     pub(crate) fn addresses(list: &[(String, String)]) -> Vec<Vec<String>> {

@@ -354,7 +354,7 @@ final class PHPMailerTest extends TestCase
         $srv = $this->capture();
         $mail = new PHPMailer();
         $this->assertFalse($mail->addAddress('not-an-address'));
-        $this->assertSame('Invalid address: (to): not-an-address', $mail->ErrorInfo);
+        $this->assertSame('Invalid address:  (to): not-an-address', $mail->ErrorInfo);
         $this->assertFalse($mail->addAddress("a@example.com\r\nBcc: evil@example.com"));
         $this->assertTrue(PHPMailer::validateAddress('user@example.com'));
         $this->assertFalse(PHPMailer::validateAddress('user@'));

@@ -33,7 +33,7 @@ function stub(string $name): string
         if ($p->getDeclaringClass()->getName() !== $name || !$p->isPublic()) {
             continue;
         }
-        $out .= '    public $' . $p->getName() . ";\n";
+        $out .= '    public ' . ($p->isStatic() ? 'static ' : '') . '$' . $p->getName() . ";\n";
     }
     foreach ($c->getMethods() as $m) {
         if ($m->getDeclaringClass()->getName() !== $name) {
