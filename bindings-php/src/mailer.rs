@@ -241,6 +241,25 @@ const PUBLIC_PROPERTIES: &[&str] = &[
 
 // No `Default`: ext-php-rs would then build every object, a subclass's too, as the base class.
 impl PHPMailer {
+    fn html_to_text(&self, html: &str, advanced: Option<&Zval>) -> String {
+        if let Some(f) = advanced.filter(|a| a.is_callable()) {
+            return f
+                .try_call(vec![&html])
+                .ok()
+                .map(|r| Value(r).string())
+                .unwrap_or_default();
+        }
+        let visible = polymailer::html::strip_invisible_blocks(html);
+        let stripped = helpers::php_call("strip_tags", vec![&visible])
+            .and_then(|z| z.string())
+            .unwrap_or_default();
+        let trimmed = stripped.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B']);
+        // ENT_QUOTES | ENT_HTML401
+        helpers::php_call("html_entity_decode", vec![&trimmed, &3i64, &"UTF-8"])
+            .and_then(|z| z.string())
+            .unwrap_or_else(|| trimmed.to_string())
+    }
+
     /// A static property's current value (`$validator`, `$LE`).
     pub(crate) fn static_zval(name: &str) -> Zval {
         Self::get_metadata()
@@ -543,7 +562,13 @@ impl PHPMailer {
     ) -> PhpResult<bool> {
         let inline = arg_string(disposition) == "inline";
         let cid = inline.then(String::new);
-        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "attachment", cid };
+        let opts = AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "attachment",
+            cid,
+        };
         self.attach_file(path, name, opts)
     }
 
@@ -558,7 +583,13 @@ impl PHPMailer {
     ) -> PhpResult<bool> {
         let inline = arg_string(disposition) == "inline";
         let cid = inline.then(String::new);
-        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "attachment", cid };
+        let opts = AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "attachment",
+            cid,
+        };
         self.attach_bytes(string, Some(filename), opts)
     }
 
@@ -573,7 +604,13 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let cid = Some(arg_string(Some(cid)));
-        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "inline", cid };
+        let opts = AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "inline",
+            cid,
+        };
         self.attach_file(path, name, opts)
     }
 
@@ -588,32 +625,95 @@ impl PHPMailer {
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
         let cid = Some(arg_string(Some(cid)));
-        let opts = AttachOptions { encoding, kind, disposition, default_disposition: "inline", cid };
+        let opts = AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "inline",
+            cid,
+        };
         self.attach_bytes(string, name, opts)
     }
 
-    /// Sets Body (HTML) and AltBody (text from the HTML when empty); HTML mode.
+    /// PHPMailer's `msgHTML()`: images referenced by `data:` URIs, and relative paths under
+    /// `basedir`, become inline parts (`cid:`); Body is the rewritten HTML, AltBody its text
+    /// (or PHPMailer's "HTML-only" notice); HTML mode.
     #[php(name = "msgHTML")]
-    pub fn msg_html(&mut self, message: &Zval, basedir: Option<&Zval>, advanced: Option<&Zval>) -> String {
-        let _ = (basedir, advanced);
-        let html = arg_string(Some(message));
-        self.is_html(None);
-        self.body = Value::str(&html);
-        let text = message::html_to_text(&html);
-        if self.alt_body.string().is_empty() {
-            self.alt_body = Value::str(if text.trim().is_empty() {
-                "This is an HTML-only message. To view it, activate HTML in your email application."
-            } else {
-                &text
-            });
+    pub fn msg_html(
+        &mut self,
+        message: &Zval,
+        basedir: Option<&Zval>,
+        advanced: Option<&Zval>,
+    ) -> PhpResult<Binary<u8>> {
+        let charset = self.char_set.string();
+        let html = Value(message.shallow_clone()).text(&charset);
+        let basedir = arg_string(basedir);
+        let (rewritten, images) = polymailer::html::embed_images(&html, &basedir, helpers::file_is_accessible);
+        for image in images {
+            let opts = |cid| AttachOptions {
+                encoding: None,
+                kind: None,
+                disposition: None,
+                default_disposition: "inline",
+                cid: Some(cid),
+            };
+            let mut kind = Zval::new();
+            kind.set_string(&image.content_type, false)?;
+            let mut name = Zval::new();
+            name.set_string(&image.name, false)?;
+            let mut o = opts(image.cid.clone());
+            o.kind = Some(&kind);
+            match &image.source {
+                polymailer::html::ImageSource::Bytes(b) => {
+                    let mut data = Zval::new();
+                    data.set_binary(b.clone());
+                    self.attach_bytes(&data, Some(&name), o)?;
+                }
+                polymailer::html::ImageSource::Path(p) => {
+                    let mut path = Zval::new();
+                    path.set_string(p, false)?;
+                    self.attach_file(&path, Some(&name), o)?;
+                }
+            }
         }
-        html
+        // Keep the caller's bytes (and charset) when nothing was rewritten.
+        let utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.is_empty();
+        let body = if rewritten == html {
+            helpers::arg_bytes(Some(message))
+        } else if utf8 {
+            rewritten.clone().into_bytes()
+        } else {
+            helpers::php_call("mb_convert_encoding", vec![&rewritten, &charset, &"UTF-8"])
+                .and_then(|z| z.zend_str().map(|s| s.as_bytes().to_vec()))
+                .unwrap_or_else(|| rewritten.clone().into_bytes())
+        };
+        let le = Self::le();
+        let body = polymailer::text::normalize_breaks(&body, &le);
+        let mut body_zval = Zval::new();
+        body_zval.set_binary(body.clone());
+        self.body = Value(body_zval);
+        self.is_html(None);
+        let text = self.html_to_text(&rewritten, advanced);
+        let text = polymailer::text::normalize_breaks(text.as_bytes(), &le);
+        self.alt_body = if text.is_empty() {
+            Value::str(&format!(
+                "This is an HTML-only message. To view it, activate HTML in your email application.{}",
+                String::from_utf8_lossy(&le)
+            ))
+        } else {
+            let mut z = Zval::new();
+            z.set_binary(text);
+            Value(z)
+        };
+        Ok(helpers::binary(body))
     }
 
+    /// Text from HTML: `advanced` (a callable) decides, else the invisible blocks are dropped,
+    /// then PHP's own `strip_tags` and `html_entity_decode` (in `CharSet`).
     #[php(name = "html2text")]
     pub fn html_2_text(&self, html: &Zval, advanced: Option<&Zval>) -> String {
-        let _ = advanced;
-        message::html_to_text(&arg_string(Some(html)))
+        let charset = self.char_set.string();
+        self.html_to_text(&Value(html.shallow_clone()).text(&charset), advanced)
     }
 
     /// Builds the message (validating everything) without sending.

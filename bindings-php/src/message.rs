@@ -44,10 +44,18 @@ pub fn file_attachment(
         return Err(format!("{}{}", lang::ENCODING, encoding));
     }
     let basename = polymailer::text::path_info(path)[1].clone();
-    let kind = if kind.is_empty() { crate::helpers::filename_to_type(path) } else { kind };
+    let kind = if kind.is_empty() {
+        crate::helpers::filename_to_type(path)
+    } else {
+        kind
+    };
     Ok(AttachmentSpec {
         content: Content::Path(path.into()),
-        filename: if name.is_empty() { basename.clone() } else { name.to_string() },
+        filename: if name.is_empty() {
+            basename.clone()
+        } else {
+            name.to_string()
+        },
         content_type: Some(kind.to_string()),
         content_id: cid,
         basename,
@@ -84,40 +92,6 @@ pub fn bytes_attachment(
     })
 }
 
-/// PHPMailer's html2text: drop head/style/script, strip tags, decode common entities.
-pub fn html_to_text(html: &str) -> String {
-    let mut s = html.to_string();
-    for tag in ["head", "title", "style", "script"] {
-        loop {
-            let lower = s.to_ascii_lowercase();
-            let Some(start) = lower.find(&format!("<{tag}")) else {
-                break;
-            };
-            let close = format!("</{tag}>");
-            let Some(end) = lower[start..].find(&close) else { break };
-            s.replace_range(start..start + end + close.len(), "");
-        }
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#039;", "'")
-        .replace("&amp;", "&")
-        .trim()
-        .to_string()
-}
-
 fn mailboxes(list: &[(String, String)]) -> Vec<Mailbox> {
     list.iter()
         .map(|(a, n)| Mailbox::new(Some(n.clone()), a.clone()))
@@ -140,11 +114,13 @@ pub struct Draft<'a> {
     pub subject: String,
     pub body: String,
     pub alt_body: Option<String>,
+    pub ical: Option<String>,
     pub is_html: bool,
     pub allow_empty: bool,
     pub message_id: Option<String>,
     pub priority: Option<String>,
-    pub x_mailer: String,
+    /// None: no X-Mailer header; "": the default one.
+    pub x_mailer: Option<String>,
     pub confirm_reading_to: Option<String>,
     pub dsn: String,
 }
@@ -175,6 +151,7 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
     } else {
         msg.text = Some(body);
     }
+    msg.calendar = m.ical.clone();
     for a in m.attachments {
         msg.attachments.push(Attachment {
             content: a.content.clone(),
@@ -189,13 +166,17 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
     if let Some(p) = &m.priority {
         msg.headers.push(("X-Priority".into(), p.clone()));
     }
-    match m.x_mailer.as_str() {
-        "" => msg.headers.push((
+    match m.x_mailer.as_deref() {
+        None => {}
+        Some("") => msg.headers.push((
             "X-Mailer".into(),
-            format!("polymailer {} (PHPMailer-compatible)", env!("CARGO_PKG_VERSION")),
+            format!(
+                "PHPMailer {} (https://github.com/PHPMailer/PHPMailer) polymailer/{}",
+                crate::mailer::VERSION,
+                env!("CARGO_PKG_VERSION")
+            ),
         )),
-        " " => {}
-        custom => msg.headers.push(("X-Mailer".into(), custom.trim().to_string())),
+        Some(custom) => msg.headers.push(("X-Mailer".into(), custom.trim().to_string())),
     }
     if let Some(to) = &m.confirm_reading_to {
         msg.headers

@@ -133,7 +133,12 @@ impl PHPMailer {
     }
 
     /// An attachment from a PHP string's bytes (inline when `cid` is set).
-    pub(crate) fn attach_bytes(&mut self, string: &Zval, filename: Option<&Zval>, opts: AttachOptions) -> PhpResult<bool> {
+    pub(crate) fn attach_bytes(
+        &mut self,
+        string: &Zval,
+        filename: Option<&Zval>,
+        opts: AttachOptions,
+    ) -> PhpResult<bool> {
         let bytes = crate::helpers::arg_bytes(Some(string));
         let (encoding, kind, disposition) = opts.strings();
         match message::bytes_attachment(bytes, &arg_string(filename), &kind, opts.cid, &encoding, &disposition) {
@@ -161,6 +166,7 @@ impl PHPMailer {
 
     /// The message as plain values (all `message` needs from this object).
     pub(crate) fn draft(&self) -> message::Draft<'_> {
+        let charset = self.char_set.string();
         message::Draft {
             to: &self.to,
             cc: &self.cc,
@@ -169,16 +175,25 @@ impl PHPMailer {
             attachments: &self.attachments,
             custom_headers: &self.custom_headers,
             from: self.from.string(),
-            from_name: self.from_name.non_empty(),
+            from_name: Some(self.from_name.text(&charset)).filter(|t| !t.is_empty()),
             sender: self.sender.non_empty(),
-            subject: self.subject.string(),
-            body: self.body.string(),
-            alt_body: self.alt_body.non_empty(),
+            subject: self.subject.text(&charset),
+            body: self.body.text(&charset),
+            alt_body: Some(self.alt_body.text(&charset)).filter(|t| !t.is_empty()),
+            ical: Some(self.ical.text(&charset)).filter(|t| !t.is_empty()),
             is_html: self.content_type.string().eq_ignore_ascii_case("text/html"),
             allow_empty: self.allow_empty.truthy(),
-            message_id: self.message_id.non_empty(),
+            // PHPMailer ignores a MessageID that is not `<left@right>` and makes one.
+            message_id: self
+                .message_id
+                .non_empty()
+                .filter(|id| polymailer::message::is_msg_id(id)),
             priority: self.priority.non_empty(),
-            x_mailer: self.x_mailer.string(),
+            // null, an array or whitespace: no X-Mailer; '' the default.
+            x_mailer: match &self.x_mailer {
+                v if v.is_null() || v.0.is_array() => None,
+                v => Some(v.string()).filter(|s| s.is_empty() || !s.trim().is_empty()),
+            },
             confirm_reading_to: self.confirm_reading_to.non_empty(),
             dsn: self.dsn.string(),
         }

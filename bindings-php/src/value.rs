@@ -81,6 +81,31 @@ impl Value {
         self.0.coerce_to_string().unwrap_or_default()
     }
 
+    /// The string as UTF-8 text, its bytes read in `charset` (PHPMailer's `CharSet`): bytes
+    /// that are not UTF-8 are converted by PHP's `mb_convert_encoding` (ISO-8859-1 and
+    /// others), never dropped; undecodable bytes become U+FFFD.
+    pub fn text(&self, charset: &str) -> String {
+        let Some(bytes) = self.0.zend_str().map(|s| s.as_bytes()) else {
+            return self.string();
+        };
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return s.to_string();
+        }
+        let is_utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+        if !is_utf8 && !charset.is_empty() {
+            let converted = crate::helpers::php_call("mb_convert_encoding", vec![&self.0, &"UTF-8", &charset])
+                .and_then(|z| z.zend_str().map(|s| String::from_utf8_lossy(s.as_bytes()).into_owned()));
+            if let Some(s) = converted {
+                return s;
+            }
+        }
+        if is_utf8 || charset.is_empty() {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
+        // No converter for that charset: read the bytes as ISO-8859-1.
+        bytes.iter().map(|&b| b as char).collect()
+    }
+
     /// The string, or None when empty.
     pub fn non_empty(&self) -> Option<String> {
         Some(self.string()).filter(|s| !s.is_empty())

@@ -24,6 +24,7 @@ pub(crate) mod der;
 pub mod dkim;
 pub mod error;
 pub mod extensions;
+pub mod html;
 pub mod list;
 pub mod mailer;
 pub mod message;

@@ -242,6 +242,9 @@ pub struct Message {
     pub subject: Option<String>,
     pub text: Option<String>,
     pub html: Option<String>,
+    /// An iCalendar object sent as a third alternative (`text/calendar; method=…`), as
+    /// calendar clients expect invitations (PHPMailer's `Ical`).
+    pub calendar: Option<String>,
     pub attachments: Vec<Attachment>,
     /// Extra headers, in order.
     pub headers: Vec<(String, String)>,
@@ -437,6 +440,7 @@ impl Message {
                 attached.push(part);
             }
         }
+        let calendar = self.calendar.as_deref().map(calendar_part).transpose()?;
         let main = match (text, html) {
             (Some(t), Some(h)) => {
                 let html_side = wrap(MultiPart::related(), Part::Single(h), inline.drain(..));
@@ -449,10 +453,39 @@ impl Message {
             (Some(t), None) => Part::Single(t),
             (None, None) => Part::Single(SinglePart::plain(String::new())),
         };
+        let main = match (main, calendar) {
+            (main, None) => main,
+            (Part::Multi(m), Some(c)) if self.text.is_some() && self.html.is_some() => Part::Multi(m.singlepart(c)),
+            (main, Some(c)) => wrap(MultiPart::alternative(), main, std::iter::once(c)),
+        };
         // Inline parts without HTML to reference them are plain attachments.
         attached.splice(0..0, inline);
         Ok(wrap(MultiPart::mixed(), main, attached.into_iter()))
     }
+}
+
+/// The iANA iTIP methods a calendar part can declare (RFC 5546).
+const ICAL_METHODS: &[&str] = &[
+    "REQUEST",
+    "PUBLISH",
+    "REPLY",
+    "ADD",
+    "CANCEL",
+    "REFRESH",
+    "COUNTER",
+    "DECLINECOUNTER",
+];
+
+/// `text/calendar; method=<the object's METHOD, REQUEST if none or unknown>; charset=utf-8`.
+fn calendar_part(ical: &str) -> Result<SinglePart> {
+    let upper = ical.to_ascii_uppercase();
+    let method = ICAL_METHODS
+        .iter()
+        .find(|m| upper.contains(&format!("METHOD:{m}")))
+        .unwrap_or(&"REQUEST");
+    let kind = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
+        .map_err(|e| Error::invalid(format!("calendar: {e}")))?;
+    Ok(SinglePart::builder().header(kind).body(crlf(ical)))
 }
 
 /// Bare LF (and bare CR) as CRLF, in one pass.
@@ -727,6 +760,47 @@ fn check_id(field: &str, id: &str) -> Result<String> {
         return Err(Error::invalid(format!("{field} {id:?} is not a message id")));
     }
     Ok(id.to_string())
+}
+
+/// A strict RFC 5322 msg-id, `<id-left@id-right>` (dot-atom or quoted-string on the left,
+/// dot-atom or `[literal]` on the right, one `@`, nothing around it). PHPMailer ignores a
+/// custom `MessageID` that fails this and generates one.
+pub fn is_msg_id(id: &str) -> bool {
+    let Some(inner) = id.strip_prefix('<').and_then(|s| s.strip_suffix('>')) else {
+        return false;
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let dot_atom = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.chars().all(atext));
+    let (left, right) = if inner.starts_with('"') {
+        let Some(close) = inner[1..].find('"') else {
+            return false;
+        };
+        let (l, rest) = inner.split_at(close + 2);
+        let Some(r) = rest.strip_prefix('@') else { return false };
+        (l, r)
+    } else {
+        match inner.split_once('@') {
+            Some(pair) => pair,
+            None => return false,
+        }
+    };
+    let left_ok = if left.starts_with('"') {
+        left.len() >= 2
+            && left[1..left.len() - 1]
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"')
+    } else {
+        dot_atom(left)
+    };
+    let right_ok = if right.starts_with('[') {
+        right.ends_with(']')
+            && right[1..right.len() - 1]
+                .bytes()
+                .all(|b| (0x21..0x7f).contains(&b) && !b"[]\\".contains(&b))
+    } else {
+        dot_atom(right)
+    };
+    left_ok && right_ok
 }
 
 fn angle(id: &str) -> String {
