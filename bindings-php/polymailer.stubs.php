@@ -168,6 +168,9 @@ class PHPMailer
     public function wrapText(mixed $message, mixed $length, mixed $qp_mode = null): string {}
     public function utf8CharBoundary(mixed $encoded, mixed $max_length): int {}
     public function set(mixed $name, mixed $value = null): bool {}
+    public function createHeader(): string {}
+    public function encodeQP(mixed $text): string {}
+    public function getAllRecipientAddresses(): array {}
     public function inlineImageExists(): bool {}
     public function attachmentExists(): bool {}
     public function alternativeExists(): bool {}

@@ -232,9 +232,10 @@ pub fn punyencode_address(address: &[u8], charset: &str) -> Vec<u8> {
         return address.to_vec();
     }
     let utf8 = match charset.to_ascii_lowercase().as_str() {
+        // Bytes that are not UTF-8 despite the charset: read as ISO-8859-1, the usual other.
         "utf-8" | "utf8" => match std::str::from_utf8(domain) {
             Ok(s) => s.to_string(),
-            Err(_) => return address.to_vec(),
+            Err(_) => domain.iter().map(|&b| b as char).collect(),
         },
         "iso-8859-1" | "latin1" => domain.iter().map(|&b| b as char).collect(),
         _ => return address.to_vec(),

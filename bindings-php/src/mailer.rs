@@ -139,6 +139,8 @@ pub struct PHPMailer {
     pub(crate) oauth: Value,
     pub(crate) language: crate::lang::Translations,
     pub(crate) exceptions: bool,
+    /// Addresses with an 8-bit domain, added (punycoded in `CharSet`) at `preSend()`.
+    pub(crate) queued: Vec<(Kind, Vec<u8>, String)>,
     pub(crate) to: Vec<(String, String)>,
     pub(crate) cc: Vec<(String, String)>,
     pub(crate) bcc: Vec<(String, String)>,
@@ -336,6 +338,7 @@ impl PHPMailer {
             oauth: Value::default(),
             language: Default::default(),
             exceptions: false,
+            queued: vec![],
             to: vec![],
             cc: vec![],
             bcc: vec![],
@@ -445,46 +448,51 @@ impl PHPMailer {
 
     #[php(name = "addAddress")]
     pub fn add_address(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
-        self.add_an_address(Kind::To, &arg_string(Some(address)), &arg_string(name))
+        self.add_or_queue(Kind::To, &helpers::arg_bytes(Some(address)), &arg_string(name))
     }
 
     #[php(name = "addCC")]
     pub fn add_cc(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
-        self.add_an_address(Kind::Cc, &arg_string(Some(address)), &arg_string(name))
+        self.add_or_queue(Kind::Cc, &helpers::arg_bytes(Some(address)), &arg_string(name))
     }
 
     #[php(name = "addBCC")]
     pub fn add_bcc(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
-        self.add_an_address(Kind::Bcc, &arg_string(Some(address)), &arg_string(name))
+        self.add_or_queue(Kind::Bcc, &helpers::arg_bytes(Some(address)), &arg_string(name))
     }
 
     #[php(name = "addReplyTo")]
     pub fn add_reply_to(&mut self, address: &Zval, name: Option<&Zval>) -> PhpResult<bool> {
-        self.add_an_address(Kind::ReplyTo, &arg_string(Some(address)), &arg_string(name))
+        self.add_or_queue(Kind::ReplyTo, &helpers::arg_bytes(Some(address)), &arg_string(name))
     }
 
     #[php(name = "clearAddresses")]
     pub fn clear_addresses(&mut self) {
         self.to.clear();
+        self.queued.retain(|q| !matches!(q.0, Kind::To));
     }
 
     #[php(name = "clearCCs")]
     pub fn clear_ccs(&mut self) {
         self.cc.clear();
+        self.queued.retain(|q| !matches!(q.0, Kind::Cc));
     }
 
     #[php(name = "clearBCCs")]
     pub fn clear_bccs(&mut self) {
         self.bcc.clear();
+        self.queued.retain(|q| !matches!(q.0, Kind::Bcc));
     }
 
     #[php(name = "clearReplyTos")]
     pub fn clear_reply_tos(&mut self) {
         self.reply_to.clear();
+        self.queued.retain(|q| !matches!(q.0, Kind::ReplyTo));
     }
 
     #[php(name = "clearAllRecipients")]
     pub fn clear_all_recipients(&mut self) {
+        self.queued.retain(|q| matches!(q.0, Kind::ReplyTo));
         self.to.clear();
         self.cc.clear();
         self.bcc.clear();
@@ -720,6 +728,12 @@ impl PHPMailer {
     #[php(name = "preSend")]
     pub fn pre_send(&mut self) -> PhpResult<bool> {
         self.error_info = Value::str("");
+        self.flush_queued()?;
+        if let Err(msg) = self.check_confirm_reading_to() {
+            return self.fail(&msg);
+        }
+        self.apply_word_wrap();
+        self.apply_body_encoding();
         match message::build(&self.draft()) {
             Ok(p) => {
                 self.last_message_id = p.message_id.clone().unwrap_or_default();
@@ -1000,11 +1014,37 @@ impl PHPMailer {
         if PROTECTED_PROPERTIES.contains(&name.as_str()) {
             return Ok(true);
         }
-        if self_.get_mut_zend_obj().set_property(&name, value).is_ok() && PUBLIC_PROPERTIES.contains(&name.as_str()) {
+        if PUBLIC_PROPERTIES.contains(&name.as_str()) && self_.get_mut_zend_obj().set_property(&name, value).is_ok() {
             return Ok(true);
         }
         let msg = format!("{}{}", self_.language.lang("variable_set"), name);
         self_.fail(&msg)
+    }
+
+    /// The message's header block as `preSend()` would write it.
+    #[php(name = "createHeader")]
+    pub fn create_header(&mut self) -> PhpResult<String> {
+        match message::header_block(&self.draft()) {
+            Ok(h) => Ok(h),
+            Err(msg) => self.fail(&msg).map(|_| String::new()),
+        }
+    }
+
+    /// PHP's `quoted_printable_encode`, line breaks as `PHPMailer::$LE`.
+    #[php(name = "encodeQP")]
+    pub fn encode_qp(&self, text: &Zval) -> Binary<u8> {
+        let bytes = helpers::arg_bytes(Some(text));
+        helpers::binary(helpers::encode_string(&bytes, "quoted-printable", &Self::le()).unwrap_or_default())
+    }
+
+    /// Every recipient (To, Cc, Bcc) keyed by lower-cased address.
+    #[php(name = "getAllRecipientAddresses")]
+    pub fn get_all_recipient_addresses(&self) -> PhpResult<ZBox<ZendHashTable>> {
+        let mut t = ZendHashTable::new();
+        for (a, _) in self.to.iter().chain(&self.cc).chain(&self.bcc) {
+            t.insert(a.to_lowercase().as_str(), true)?;
+        }
+        Ok(t)
     }
 
     #[php(name = "inlineImageExists")]

@@ -115,6 +115,8 @@ pub struct Draft<'a> {
     pub body: String,
     pub alt_body: Option<String>,
     pub ical: Option<String>,
+    /// `Encoding`, for the text and HTML parts.
+    pub encoding: String,
     pub is_html: bool,
     pub allow_empty: bool,
     pub message_id: Option<String>,
@@ -130,10 +132,26 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
     if m.to.is_empty() && m.cc.is_empty() && m.bcc.is_empty() {
         return Err(lang::PROVIDE_ADDRESS.to_string());
     }
-    let body = m.body.clone();
-    if body.is_empty() && !m.allow_empty {
+    if m.body.is_empty() && !m.allow_empty {
         return Err(lang::EMPTY_MESSAGE.to_string());
     }
+    build_any(m)
+}
+
+/// The header block the message would have (PHPMailer's `createHeader()`): recipients and a
+/// body are not required.
+pub fn header_block(m: &Draft<'_>) -> Result<String, String> {
+    let p = build_any(m)?;
+    let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(bytes.len(), |i| i + 2);
+    Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+}
+
+fn build_any(m: &Draft<'_>) -> Result<Prepared, String> {
+    let body = m.body.clone();
     let from = m.from.trim().to_string();
     let mut msg = Message {
         from: Some(Mailbox::new(m.from_name.clone(), from)),
@@ -152,6 +170,7 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
         msg.text = Some(body);
     }
     msg.calendar = m.ical.clone();
+    msg.body_encoding = Some(m.encoding.clone()).filter(|e| !e.is_empty());
     for a in m.attachments {
         msg.attachments.push(Attachment {
             content: a.content.clone(),
@@ -191,6 +210,10 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
         .filter(|s| !s.is_empty())
         .collect();
     let mut envelope = msg.derived_envelope();
+    if envelope.to.is_empty() {
+        // Only for header_block(): nothing is sent without a recipient.
+        envelope.to.push("undisclosed-recipients@invalid".into());
+    }
     envelope.dsn = Dsn::new(None, None, &notify, None).map_err(|e| e.to_string())?;
     msg.envelope = Some(envelope);
     msg.build().map_err(|e| match e.stage() {

@@ -14,6 +14,17 @@ use crate::message;
 use crate::value::{arg_string, Value};
 use crate::{config, debug};
 
+impl Kind {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Kind::To => "to",
+            Kind::Cc => "cc",
+            Kind::Bcc => "bcc",
+            Kind::ReplyTo => "Reply-To",
+        }
+    }
+}
+
 /// The optional arguments of PHPMailer's attachment methods.
 pub(crate) struct AttachOptions<'a> {
     pub encoding: Option<&'a Zval>,
@@ -39,7 +50,7 @@ impl AttachOptions<'_> {
 }
 
 /// Which address list an `add*` call fills.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     To,
     Cc,
@@ -70,15 +81,92 @@ impl PHPMailer {
         }
     }
 
+    /// PHPMailer's `addOrEnqueueAnAddress`: an address whose domain has 8-bit characters waits
+    /// for `preSend()` (when `CharSet` is final) to be punycoded; others are added now.
+    pub(crate) fn add_or_queue(&mut self, kind: Kind, address: &[u8], name: &str) -> PhpResult<bool> {
+        let address = address.trim_ascii();
+        let Some(at) = address.iter().rposition(|&b| b == b'@') else {
+            let shown = String::from_utf8_lossy(address).into_owned();
+            return self.fail(&format!("{} ({}): {}", lang::INVALID_ADDRESS, kind.label(), shown));
+        };
+        if address[at + 1..].is_ascii() {
+            return self.add_an_address(kind, &String::from_utf8_lossy(address), name);
+        }
+        let group = |k: Kind| k == Kind::ReplyTo;
+        if self
+            .queued
+            .iter()
+            .any(|(k, a, _)| group(*k) == group(kind) && a == address)
+        {
+            return Ok(false);
+        }
+        self.queued.push((kind, address.to_vec(), name.to_string()));
+        Ok(true)
+    }
+
+    /// Adds the queued IDN addresses, punycoded (`preSend()`).
+    pub(crate) fn flush_queued(&mut self) -> PhpResult<()> {
+        let charset = self.char_set.string();
+        for (kind, address, name) in std::mem::take(&mut self.queued) {
+            let puny = crate::helpers::punyencode_address(&address, &charset);
+            self.add_an_address(kind, &String::from_utf8_lossy(&puny), &name)?;
+        }
+        Ok(())
+    }
+
+    /// `ConfirmReadingTo`: trimmed, punycoded, and a valid address (else PHPMailer's error).
+    pub(crate) fn check_confirm_reading_to(&mut self) -> Result<(), String> {
+        let raw = crate::helpers::arg_bytes(Some(&self.confirm_reading_to.0));
+        let trimmed = raw.trim_ascii();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        let puny = crate::helpers::punyencode_address(trimmed, &self.char_set.string());
+        let address = String::from_utf8_lossy(&puny).into_owned();
+        if !Self::address_ok(&address) {
+            return Err(format!("{} (Confirm-Reading-To): {}", lang::INVALID_ADDRESS, address));
+        }
+        self.confirm_reading_to = Value::str(&address);
+        Ok(())
+    }
+
+    /// `WordWrap`: wraps AltBody of a text+HTML message, else Body, at that many octets.
+    pub(crate) fn apply_word_wrap(&mut self) {
+        let width = self.word_wrap.long_or(0);
+        if width < 1 {
+            return;
+        }
+        let le = PHPMailer::le();
+        let utf8 = self.char_set.string().eq_ignore_ascii_case("utf-8");
+        let alternative = !self.alt_body.string().is_empty();
+        let target = if alternative {
+            &mut self.alt_body
+        } else {
+            &mut self.body
+        };
+        let text = crate::helpers::arg_bytes(Some(&target.0));
+        let mut z = Zval::new();
+        z.set_binary(polymailer::text::wrap_text(&text, width as usize, false, utf8, &le));
+        *target = Value(z);
+    }
+
+    /// As PHPMailer: a single-part message's `Encoding` becomes the one used (7bit for
+    /// ASCII 8bit text, quoted-printable for lines over 998 octets).
+    pub(crate) fn apply_body_encoding(&mut self) {
+        let multipart =
+            !self.alt_body.string().is_empty() || !self.attachments.is_empty() || !self.ical.string().is_empty();
+        if multipart {
+            return;
+        }
+        let body = crate::helpers::arg_bytes(Some(&self.body.0));
+        let chosen = polymailer::text::body_encoding(&self.encoding.string(), &body);
+        self.encoding = Value::str(chosen);
+    }
+
     pub(crate) fn add_an_address(&mut self, kind: Kind, address: &str, name: &str) -> PhpResult<bool> {
         let address = address.trim();
         let name = name.trim().replace(['\r', '\n'], "");
-        let label = match kind {
-            Kind::To => "to",
-            Kind::Cc => "cc",
-            Kind::Bcc => "bcc",
-            Kind::ReplyTo => "Reply-To",
-        };
+        let label = kind.label();
         if !Self::address_ok(address) {
             return self.fail(&format!("{} ({}): {}", lang::INVALID_ADDRESS, label, address));
         }
@@ -181,6 +269,7 @@ impl PHPMailer {
             body: self.body.text(&charset),
             alt_body: Some(self.alt_body.text(&charset)).filter(|t| !t.is_empty()),
             ical: Some(self.ical.text(&charset)).filter(|t| !t.is_empty()),
+            encoding: self.encoding.string(),
             is_html: self.content_type.string().eq_ignore_ascii_case("text/html"),
             allow_empty: self.allow_empty.truthy(),
             // PHPMailer ignores a MessageID that is not `<left@right>` and makes one.

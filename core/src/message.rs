@@ -245,6 +245,10 @@ pub struct Message {
     /// An iCalendar object sent as a third alternative (`text/calendar; method=…`), as
     /// calendar clients expect invitations (PHPMailer's `Ical`).
     pub calendar: Option<String>,
+    /// The transfer encoding asked for the text and HTML parts (`7bit`, `8bit`,
+    /// `quoted-printable`, `base64`), adjusted by [`crate::text::body_encoding`]; None lets
+    /// the builder pick.
+    pub body_encoding: Option<String>,
     pub attachments: Vec<Attachment>,
     /// Extra headers, in order.
     pub headers: Vec<(String, String)>,
@@ -428,8 +432,33 @@ impl Message {
     fn body(&self, files: &mut Vec<StreamedFile>) -> Result<Part> {
         // CRLF first: lettre inserts each missing CR with String::insert (quadratic: 8 MB of
         // text took 15 s to build, which no send timeout can bound).
-        let text = self.text.as_deref().map(|t| SinglePart::plain(crlf(t)));
-        let html = self.html.as_deref().map(|h| SinglePart::html(crlf(h)));
+        let part = |body: &str, kind: ContentType| -> SinglePart {
+            let body = crlf(body);
+            match &self.body_encoding {
+                None if kind == ContentType::TEXT_HTML => SinglePart::html(body),
+                None => SinglePart::plain(body),
+                Some(asked) => {
+                    let chosen = match crate::text::body_encoding(asked, body.as_bytes()) {
+                        // RFC 5322 allows 7bit/8bit lines up to 998 octets (the rule switches
+                        // longer ones to quoted-printable); lettre's own check stops at 76.
+                        "7bit" | "8bit" | "binary" if body.contains('\0') => ContentTransferEncoding::QuotedPrintable,
+                        "7bit" => ContentTransferEncoding::SevenBit,
+                        "8bit" | "binary" => ContentTransferEncoding::EightBit,
+                        "base64" => ContentTransferEncoding::Base64,
+                        _ => ContentTransferEncoding::QuotedPrintable,
+                    };
+                    let body = match chosen {
+                        ContentTransferEncoding::SevenBit | ContentTransferEncoding::EightBit => {
+                            Body::dangerous_pre_encoded(body.into_bytes(), chosen)
+                        }
+                        _ => Body::new_with_encoding(body, chosen).unwrap_or_else(Body::new),
+                    };
+                    SinglePart::builder().header(kind).body(body)
+                }
+            }
+        };
+        let text = self.text.as_deref().map(|t| part(t, ContentType::TEXT_PLAIN));
+        let html = self.html.as_deref().map(|h| part(h, ContentType::TEXT_HTML));
         let mut inline = Vec::new();
         let mut attached = Vec::new();
         for a in &self.attachments {
@@ -443,24 +472,24 @@ impl Message {
         let calendar = self.calendar.as_deref().map(calendar_part).transpose()?;
         let main = match (text, html) {
             (Some(t), Some(h)) => {
-                let html_side = wrap(MultiPart::related(), Part::Single(h), inline.drain(..));
+                let html_side = wrap(boundary(MultiPart::related()), Part::Single(h), inline.drain(..));
                 Part::Multi(match html_side {
-                    Part::Single(h) => MultiPart::alternative().singlepart(t).singlepart(h),
-                    Part::Multi(r) => MultiPart::alternative().singlepart(t).multipart(r),
+                    Part::Single(h) => boundary(MultiPart::alternative()).singlepart(t).singlepart(h),
+                    Part::Multi(r) => boundary(MultiPart::alternative()).singlepart(t).multipart(r),
                 })
             }
-            (None, Some(h)) => wrap(MultiPart::related(), Part::Single(h), inline.drain(..)),
+            (None, Some(h)) => wrap(boundary(MultiPart::related()), Part::Single(h), inline.drain(..)),
             (Some(t), None) => Part::Single(t),
             (None, None) => Part::Single(SinglePart::plain(String::new())),
         };
         let main = match (main, calendar) {
             (main, None) => main,
             (Part::Multi(m), Some(c)) if self.text.is_some() && self.html.is_some() => Part::Multi(m.singlepart(c)),
-            (main, Some(c)) => wrap(MultiPart::alternative(), main, std::iter::once(c)),
+            (main, Some(c)) => wrap(boundary(MultiPart::alternative()), main, std::iter::once(c)),
         };
         // Inline parts without HTML to reference them are plain attachments.
         attached.splice(0..0, inline);
-        Ok(wrap(MultiPart::mixed(), main, attached.into_iter()))
+        Ok(wrap(boundary(MultiPart::mixed()), main, attached.into_iter()))
     }
 }
 
@@ -486,6 +515,18 @@ fn calendar_part(ical: &str) -> Result<SinglePart> {
     let kind = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
         .map_err(|e| Error::invalid(format!("calendar: {e}")))?;
     Ok(SinglePart::builder().header(kind).body(crlf(ical)))
+}
+
+/// A multipart with a `b1_`-prefixed boundary of 40 random letters and digits (the shape
+/// PHPMailer writes; 238 bits of randomness make a collision with body text negligible).
+fn boundary(kind: lettre::message::MultiPartBuilder) -> lettre::message::MultiPartBuilder {
+    let random: String = (0..40)
+        .map(|_| {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            ALPHABET[fastrand::usize(..ALPHABET.len())] as char
+        })
+        .collect();
+    kind.boundary(format!("b1_{random}"))
 }
 
 /// Bare LF (and bare CR) as CRLF, in one pass.
@@ -771,8 +812,8 @@ pub fn is_msg_id(id: &str) -> bool {
     };
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
     let dot_atom = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.chars().all(atext));
-    let (left, right) = if inner.starts_with('"') {
-        let Some(close) = inner[1..].find('"') else {
+    let (left, right) = if let Some(quoted) = inner.strip_prefix('"') {
+        let Some(close) = quoted.find('"') else {
             return false;
         };
         let (l, rest) = inner.split_at(close + 2);

@@ -50,6 +50,26 @@ pub fn encode_q(input: &[u8], position: QPosition) -> String {
     out
 }
 
+/// The transfer encoding for a body part given the one asked for (PHPMailer's rule): `8bit`
+/// becomes `7bit` for text without 8-bit bytes, and any encoding but base64 becomes
+/// `quoted-printable` when a line is longer than 998 octets. Unknown names are `8bit`.
+pub fn body_encoding(requested: &str, body: &[u8]) -> &'static str {
+    let requested = match requested.to_ascii_lowercase().as_str() {
+        "7bit" => "7bit",
+        "base64" => return "base64",
+        "binary" => "binary",
+        "quoted-printable" => "quoted-printable",
+        _ => "8bit",
+    };
+    if has_line_longer_than(body, 998, 2) {
+        return "quoted-printable";
+    }
+    if requested == "8bit" && body.is_ascii() {
+        return "7bit";
+    }
+    requested
+}
+
 /// Every CRLF, CR and LF as `line_end`.
 pub fn normalize_breaks(text: &[u8], line_end: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
@@ -372,6 +392,14 @@ mod tests {
         let bad = [vec![b'1'; 999], b"\r\n".to_vec()].concat();
         assert!(!has_line_longer_than(&ok, 998, 2));
         assert!(has_line_longer_than(&[ok.clone(), bad, ok].concat(), 998, 2));
+    }
+
+    #[test]
+    fn picks_body_encodings() {
+        assert_eq!(body_encoding("8bit", b"ascii"), "7bit");
+        assert_eq!(body_encoding("8bit", "é".as_bytes()), "8bit");
+        assert_eq!(body_encoding("8bit", &[b'a'; 1000]), "quoted-printable");
+        assert_eq!(body_encoding("base64", &[b'a'; 1000]), "base64");
     }
 
     #[test]
