@@ -1030,6 +1030,15 @@ impl PHPMailer {
         }
     }
 
+    /// The message's MIME body (what follows the header block) as `preSend()` would write it.
+    #[php(name = "createBody")]
+    pub fn create_body(&mut self) -> PhpResult<Binary<u8>> {
+        match message::body_block(&self.draft()) {
+            Ok(b) => Ok(helpers::binary(b)),
+            Err(msg) => self.fail(&msg).map(|_| helpers::binary(Vec::new())),
+        }
+    }
+
     /// PHP's `quoted_printable_encode`, line breaks as `PHPMailer::$LE`.
     #[php(name = "encodeQP")]
     pub fn encode_qp(&self, text: &Zval) -> Binary<u8> {

@@ -150,6 +150,14 @@ pub fn header_block(m: &Draft<'_>) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
 }
 
+/// The MIME body the message would have (PHPMailer's `createBody()`).
+pub fn body_block(m: &Draft<'_>) -> Result<Vec<u8>, String> {
+    let p = build_any(m)?;
+    let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
+    let start = bytes.windows(4).position(|w| w == b"\r\n\r\n").map_or(bytes.len(), |i| i + 4);
+    Ok(bytes[start..].to_vec())
+}
+
 fn build_any(m: &Draft<'_>) -> Result<Prepared, String> {
     let body = m.body.clone();
     let from = m.from.trim().to_string();
