@@ -154,7 +154,10 @@ pub fn header_block(m: &Draft<'_>) -> Result<String, String> {
 pub fn body_block(m: &Draft<'_>) -> Result<Vec<u8>, String> {
     let p = build_any(m)?;
     let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
-    let start = bytes.windows(4).position(|w| w == b"\r\n\r\n").map_or(bytes.len(), |i| i + 4);
+    let start = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(bytes.len(), |i| i + 4);
     Ok(bytes[start..].to_vec())
 }
 
