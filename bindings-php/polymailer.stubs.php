@@ -17,6 +17,40 @@ class SMTP
     public const DEBUG_SERVER = 2;
     public const DEBUG_CONNECTION = 3;
     public const DEBUG_LOWLEVEL = 4;
+    public $do_debug;
+    public $Debugoutput;
+    public $do_verp;
+    public $Timeout;
+    public $Timelimit;
+    public function connect(mixed $host, mixed $port = null, mixed $timeout = null, mixed $options = null): bool {}
+    public function hello(mixed $host = null): bool {}
+    public function startTLS(): bool {}
+    public function authenticate(mixed $username, mixed $password, mixed $authtype = null, mixed $oauth = null): bool {}
+    public function mail(mixed $from): bool {}
+    public function recipient(mixed $address, mixed $dsn = null): bool {}
+    public function data(mixed $msg_data): bool {}
+    public function quit(mixed $close_on_error = null): bool {}
+    public function close(): void {}
+    public function connected(): bool {}
+    public function reset(): bool {}
+    public function noop(): bool {}
+    public function verify(mixed $name): bool {}
+    public function sendAndMail(mixed $from): bool {}
+    public function turn(): bool {}
+    public function sendCommand(mixed $command, mixed $commandstring, mixed $expect): bool {}
+    public function getError(): array {}
+    public function getLastReply(): string {}
+    public function getServerExt(mixed $name): mixed {}
+    public function getServerExtList(): ?array {}
+    public function getLastTransactionID(): ?string {}
+    public function setDebugLevel(mixed $level = null): void {}
+    public function getDebugLevel(): int {}
+    public function setDebugOutput(mixed $method = null): void {}
+    public function getDebugOutput(): mixed {}
+    public function setVerp(mixed $enabled = null): void {}
+    public function getVerp(): bool {}
+    public function setTimeout(mixed $timeout = null): void {}
+    public function getTimeout(): int {}
     public function __construct() {}
 }
 
@@ -169,6 +203,7 @@ class PHPMailer
     public function utf8CharBoundary(mixed $encoded, mixed $max_length): int {}
     public function set(mixed $name, mixed $value = null): bool {}
     public function createHeader(): string {}
+    public function createBody(): string {}
     public function encodeQP(mixed $text): string {}
     public function getAllRecipientAddresses(): array {}
     public function inlineImageExists(): bool {}
@@ -177,7 +212,8 @@ class PHPMailer
     public function getAttachments(): array {}
     public function setOAuth(mixed $oauth): void {}
     public function getOAuth(): mixed {}
-    public function getSMTPInstance(): Polymailer\PHPMailer\SMTP {}
+    public function getSMTPInstance(): mixed {}
+    public function setSMTPInstance(mixed $smtp): mixed {}
     public function __destruct() {}
     public function __construct(mixed $exceptions = null) {}
 }

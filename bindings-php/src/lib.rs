@@ -17,6 +17,7 @@ mod lang;
 mod mailer;
 mod message;
 mod smtp;
+mod smtp_client;
 mod state;
 mod value;
 
@@ -47,7 +48,7 @@ unsafe extern "C" fn module_info(_module: *mut ext_php_rs::zend::ModuleEntry) {
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
         .name("polymailer")
-        .class::<smtp::Smtp>()
+        .class::<smtp_client::Smtp>()
         .class::<smtp::Services>()
         .class::<check::Deliverability>()
         .class::<bounce::Bounce>()

@@ -14,9 +14,10 @@ use polymailer::{runtime, Mailer, SendReport};
 use crate::errors::{self, lang};
 use crate::helpers;
 use crate::message::{self, AttachmentSpec};
-use crate::smtp::Smtp;
+use crate::smtp_client::Smtp;
 use crate::state::{AttachOptions, Kind};
 use crate::value::{arg_string, Value};
+use ext_php_rs::convert::IntoZval;
 use polymailer::Recorder;
 
 pub const VERSION: &str = "6.9.3";
@@ -137,6 +138,7 @@ pub struct PHPMailer {
 
     /// `setOAuth()`: an `OAuthTokenProvider` asked for the XOAUTH2 token at each connection.
     pub(crate) oauth: Value,
+    pub(crate) smtp_instance: Value,
     pub(crate) language: crate::lang::Translations,
     pub(crate) exceptions: bool,
     /// Addresses with an 8-bit domain, added (punycoded in `CharSet`) at `preSend()`.
@@ -336,6 +338,7 @@ impl PHPMailer {
             validator_static: Value::default(),
             le_static: Value::default(),
             oauth: Value::default(),
+            smtp_instance: Value::default(),
             language: Default::default(),
             exceptions: false,
             queued: vec![],
@@ -1120,9 +1123,21 @@ impl PHPMailer {
         self.oauth.clone()
     }
 
+    /// An `SMTP` client object for code that drives the protocol itself (the one given to
+    /// `setSMTPInstance()`, else a new one). `send()` itself goes through the engine's own
+    /// connection, not through this object.
     #[php(name = "getSMTPInstance")]
-    pub fn get_smtp_instance(&self) -> Smtp {
-        Smtp
+    pub fn get_smtp_instance(&mut self) -> PhpResult<Value> {
+        if self.smtp_instance.is_null() {
+            self.smtp_instance = Value(Smtp::new().into_zval(false)?);
+        }
+        Ok(self.smtp_instance.clone())
+    }
+
+    #[php(name = "setSMTPInstance")]
+    pub fn set_smtp_instance(&mut self, smtp: &Zval) -> Value {
+        self.smtp_instance = Value(smtp.shallow_clone());
+        self.smtp_instance.clone()
     }
 
     pub fn __destruct(&mut self) {

@@ -1,5 +1,4 @@
-//! The small static classes: `Polymailer\PHPMailer\SMTP` (PHPMailer's constants) and
-//! `Polymailer\Services` (the core's provider presets as PHPMailer settings).
+//! `Polymailer\Services`: the core's provider presets as PHPMailer settings.
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::exception::PhpResult;
@@ -7,33 +6,6 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
 
 use crate::errors;
-use crate::mailer::VERSION;
-
-/// PHPMailer's `SMTP` class: its constants (the protocol runs in the Rust core).
-#[php_class]
-#[php(name = "Polymailer\\PHPMailer\\SMTP")]
-#[derive(Default)]
-pub struct Smtp;
-
-#[php_impl]
-#[php(change_constant_case = "none")]
-impl Smtp {
-    const VERSION: &'static str = VERSION;
-    const LE: &'static str = "\r\n";
-    const DEFAULT_PORT: i64 = 25;
-    const DEFAULT_SECURE_PORT: i64 = 465;
-    const MAX_LINE_LENGTH: i64 = 998;
-    const MAX_REPLY_LENGTH: i64 = 512;
-    const DEBUG_OFF: i64 = 0;
-    const DEBUG_CLIENT: i64 = 1;
-    const DEBUG_SERVER: i64 = 2;
-    const DEBUG_CONNECTION: i64 = 3;
-    const DEBUG_LOWLEVEL: i64 = 4;
-
-    pub fn __construct() -> Self {
-        Smtp
-    }
-}
 
 #[php_class]
 #[php(name = "Polymailer\\Services")]

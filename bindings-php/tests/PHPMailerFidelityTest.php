@@ -8,6 +8,7 @@ use Polymailer\PHPMailer\PHPMailer;
 use Polymailer\PHPMailer\Exception;
 use Polymailer\PHPMailer\OAuth;
 use Polymailer\PHPMailer\OAuthTokenProvider;
+use Polymailer\PHPMailer\SMTP;
 use Polymailer\Tests\CaptureServer;
 
 final class StaticTokenProvider implements OAuthTokenProvider
@@ -31,8 +32,10 @@ final class PHPMailerFidelityTest extends TestCase
         foreach ($this->servers as $s) {
             $s->stop();
         }
-        foreach ($this->tmp as $path) {
-            is_dir($path) ? array_map('unlink', glob("$path/*")) && rmdir($path) : @unlink($path);
+        foreach (array_reverse($this->tmp) as $path) {
+            if (is_dir($path)) {
+                exec('rm -rf ' . escapeshellarg($path));
+            }
         }
         PHPMailer::$validator = 'php';
         PHPMailer::setLE("\r\n");
@@ -75,7 +78,6 @@ final class PHPMailerFidelityTest extends TestCase
         mkdir("$dir/images");
         $gif = base64_decode('R0lGODlhAQABAAAAACw=');
         file_put_contents("$dir/images/logo.gif", $gif);
-        $this->tmp[] = "$dir/images/logo.gif";
         $mail = $this->mailer($srv->port);
         $html = '<p>Caf&eacute; &#39;x&#39;</p><img src="images/logo.gif"><img src="data:image/gif;base64,'
             . base64_encode($gif) . '"><img src="https://example.com/remote.png"><img src="../secret.gif">';
@@ -112,7 +114,8 @@ final class PHPMailerFidelityTest extends TestCase
     {
         // PHP's filter_var decides by default: these differ from a plain RFC 5321 check.
         $this->assertFalse(PHPMailer::validateAddress('a@b'));
-        $this->assertTrue(PHPMailer::validateAddress('"quoted local"@example.com'));
+        $this->assertTrue(PHPMailer::validateAddress('"first\\"last"@iana.org'));
+        $this->assertFalse(PHPMailer::validateAddress('first.last@com'));
         $this->assertTrue(PHPMailer::validateAddress('x@[IPv6:2001:db8::1]'));
         $this->assertFalse(PHPMailer::validateAddress("a@example.com\n"));
         $this->assertTrue(PHPMailer::validateAddress('a@b', static fn ($a) => true));
@@ -258,7 +261,6 @@ final class PHPMailerFidelityTest extends TestCase
             . "touch('$marker');\n"
             . "\$PHPMAILER_LANG['provide_address'] = 'Bitte einen Empfänger angeben.';\n"
             . "\$PHPMAILER_LANG['unknown_key'] = 'ignored';\n");
-        $this->tmp[] = $dir . 'phpmailer.lang-xq.php';
         $mail = new PHPMailer();
         $this->assertTrue($mail->setLanguage('xq', $dir));
         $this->assertFileDoesNotExist($marker);
@@ -284,5 +286,35 @@ final class PHPMailerFidelityTest extends TestCase
         [$got] = $srv->waitFor(1);
         $this->assertSame(['test@xn--franois-xxa.ch'], $got['meta']['rcpt_tos']);
         $this->assertCount(1, $mail->getToAddresses());
+    }
+
+    public function testSmtpClassDrivesTheProtocol(): void
+    {
+        $srv = $this->capture('--refuse', 'nobody@example.com');
+        $smtp = new SMTP();
+        $this->assertFalse($smtp->mail('early@example.com'));
+        $this->assertTrue($smtp->connect('127.0.0.1', $srv->port));
+        $this->assertFalse($smtp->connect('127.0.0.1', $srv->port));
+        $this->assertTrue($smtp->hello('client.example'));
+        $this->assertTrue($smtp->getServerExt('8BITMIME'));
+        $this->assertFalse($smtp->mail("a@example.com>\r\nRCPT TO:<x@evil.example"));
+        $this->assertStringContainsString('line breaks', $smtp->getError()['error']);
+        $this->assertTrue($smtp->mail('from@example.com'));
+        $this->assertFalse($smtp->recipient('nobody@example.com'));
+        $this->assertSame('550', $smtp->getError()['smtp_code']);
+        $this->assertSame('5.1.1', $smtp->getError()['smtp_code_ex']);
+        $this->assertTrue($smtp->recipient('to@example.com'));
+        $this->assertTrue($smtp->data("Subject: hi\r\n\r\n.dot line\r\nbody\r\n"));
+        $this->assertStringStartsWith('250', $smtp->getLastReply());
+        $this->assertTrue($smtp->quit());
+        $this->assertFalse($smtp->connected());
+
+        [$got] = $srv->waitFor(1);
+        $this->assertSame('from@example.com', $got['meta']['mail_from']);
+        $this->assertSame(['to@example.com'], $got['meta']['rcpt_tos']);
+        $this->assertStringContainsString(".dot line\r\nbody", $got['data']);
+        $mail = new PHPMailer();
+        $this->assertSame($smtp, $mail->setSMTPInstance($smtp));
+        $this->assertSame($smtp, $mail->getSMTPInstance());
     }
 }
