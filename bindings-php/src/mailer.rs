@@ -138,6 +138,8 @@ pub struct PHPMailer {
 
     /// `setOAuth()`: an `OAuthTokenProvider` asked for the XOAUTH2 token at each connection.
     pub(crate) oauth: Value,
+    /// Errors since the last `preSend()` (`isError()`).
+    pub(crate) error_count: u32,
     pub(crate) smtp_instance: Value,
     pub(crate) language: crate::lang::Translations,
     pub(crate) exceptions: bool,
@@ -338,6 +340,7 @@ impl PHPMailer {
             validator_static: Value::default(),
             le_static: Value::default(),
             oauth: Value::default(),
+            error_count: 0,
             smtp_instance: Value::default(),
             language: Default::default(),
             exceptions: false,
@@ -431,7 +434,7 @@ impl PHPMailer {
 
     #[php(name = "isError")]
     pub fn is_error(&self) -> bool {
-        !self.error_info.string().is_empty()
+        self.error_count > 0
     }
 
     #[php(name = "setFrom")]
@@ -730,7 +733,12 @@ impl PHPMailer {
     /// Builds the message (validating everything) without sending.
     #[php(name = "preSend")]
     pub fn pre_send(&mut self) -> PhpResult<bool> {
-        self.error_info = Value::str("");
+        // As PHPMailer: the count restarts, ErrorInfo keeps the last message until a new one.
+        self.error_count = 0;
+        let encoding = self.encoding.string();
+        if !message::ENCODINGS.contains(&encoding.as_str()) {
+            return self.fail(&format!("{}{}", lang::ENCODING, encoding));
+        }
         self.flush_queued()?;
         if let Err(msg) = self.check_confirm_reading_to() {
             return self.fail(&msg);

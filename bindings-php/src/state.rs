@@ -74,6 +74,7 @@ impl PHPMailer {
     pub(crate) fn fail_with(&mut self, message: &str, facts: Option<errors::Facts>) -> PhpResult<bool> {
         let message = &self.language.localize(message);
         self.error_info = Value::str(message);
+        self.error_count += 1;
         if self.exceptions {
             Err(errors::exception_with(message, facts.as_ref()))
         } else {

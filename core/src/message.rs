@@ -318,26 +318,34 @@ impl Message {
             Ok(LettreMailbox::new(m.name.clone(), addr))
         };
 
+        let mut address_headers: Vec<(&'static str, Vec<LettreMailbox>)> = Vec::new();
         let mut b = lettre::Message::builder()
             .envelope(
                 lettre::address::Envelope::new(None, vec!["envelope@invalid.invalid".parse().expect("static")])
                     .expect("static"),
             )
             .from(mailbox("from", from)?);
+        address_headers.push(("From", vec![mailbox("from", from)?]));
         if let Some(s) = &self.sender {
             b = b.sender(mailbox("sender", s)?);
+            address_headers.push(("Sender", vec![mailbox("sender", s)?]));
         }
-        for m in &self.to {
-            b = b.to(mailbox("to", m)?);
-        }
-        for m in &self.cc {
-            b = b.cc(mailbox("cc", m)?);
+        for (name, field, list) in [
+            ("To", "to", &self.to),
+            ("Cc", "cc", &self.cc),
+            ("Reply-To", "reply-to", &self.reply_to),
+        ] {
+            let boxes = list.iter().map(|m| mailbox(field, m)).collect::<Result<Vec<_>>>()?;
+            if !boxes.is_empty() {
+                address_headers.push((name, boxes));
+            }
         }
         for m in &self.bcc {
             m.validate("bcc")?;
         }
-        for m in &self.reply_to {
-            b = b.reply_to(mailbox("reply-to", m)?);
+        // Written by the core's own rule (quoted-string for ASCII names), not lettre's.
+        for (name, boxes) in &address_headers {
+            b = b.raw_header(address_header(name, boxes));
         }
         if let Some(subject) = &self.subject {
             check_no_control("subject", subject)?;
@@ -515,6 +523,48 @@ fn calendar_part(ical: &str) -> Result<SinglePart> {
     let kind = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
         .map_err(|e| Error::invalid(format!("calendar: {e}")))?;
     Ok(SinglePart::builder().header(kind).body(crlf(ical)))
+}
+
+/// An address header (`From`, `To`, …): display names as RFC 5322 phrases — an atom when
+/// letters, digits and `-_.` suffice, else a quoted-string (`"Doe, Jane (Sales)"`, `\"` and
+/// `\\` escaped) for printable ASCII, an RFC 2047 encoded-word only for other text; folded
+/// between addresses.
+fn address_header(name: &'static str, boxes: &[LettreMailbox]) -> HeaderValue {
+    use std::fmt::Write as _;
+    let raw = boxes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let mut encoded = String::new();
+    {
+        let mut w = email_encoding::headers::writer::EmailWriter::new(&mut encoded, name.len() + 2, 0, false);
+        for (i, m) in boxes.iter().enumerate() {
+            if i > 0 {
+                let _ = w.write_char(',');
+                w.space();
+            }
+            let display = m.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            match display {
+                Some(n) if n.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                    let atom = n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                    let phrase = if atom {
+                        n.to_string()
+                    } else {
+                        format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))
+                    };
+                    let _ = w.folding().write_str(&phrase);
+                    w.space();
+                    let _ = w.folding().write_str(&format!("<{}>", m.email));
+                }
+                Some(n) => {
+                    let _ = email_encoding::headers::quoted_string::encode(n, &mut w);
+                    w.space();
+                    let _ = w.folding().write_str(&format!("<{}>", m.email));
+                }
+                None => {
+                    let _ = w.folding().write_str(m.email.as_ref());
+                }
+            }
+        }
+    }
+    HeaderValue::dangerous_new_pre_encoded(HeaderName::new_from_ascii_str(name), raw, encoded)
 }
 
 /// A multipart with a `b1_`-prefixed boundary of 40 random letters and digits (the shape
@@ -1110,6 +1160,32 @@ mod tests {
         assert_eq!(p.envelope.to, ["bob@example.com", "secret@example.com"]);
         assert_eq!(p.envelope.from.as_deref(), Some("ann@example.com"));
         assert!(p.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn display_names_are_quoted_not_encoded_when_ascii() {
+        let m = Message {
+            from: Some(Mailbox::new(Some("Jörg".into()), "j@example.com")),
+            to: vec![
+                Mailbox::new(Some("Tim \"The Book\" O'Reilly".into()), "tim@example.com"),
+                Mailbox::new(Some("Doe, Jane (Sales)".into()), "jane@example.com"),
+                Mailbox::new(Some("plain".into()), "p@example.com"),
+            ],
+            text: Some("x".into()),
+            calendar: Some("BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nEND:VCALENDAR".into()),
+            body_encoding: Some("8bit".into()),
+            ..Default::default()
+        };
+        let text = String::from_utf8(m.build().unwrap().content.into_bytes().unwrap()).unwrap();
+        let unfolded = text.replace("\r\n ", " ");
+        assert!(unfolded.contains(r#"To: "Tim \"The Book\" O'Reilly" <tim@example.com>, "Doe, Jane (Sales)" <jane@example.com>, plain <p@example.com>"#), "{text}");
+        assert!(text.contains("From: =?utf-8?b?SsO2cmc=?= <j@example.com>"), "{text}");
+        assert!(
+            text.contains("Content-Type: text/calendar; method=CANCEL; charset=utf-8"),
+            "{text}"
+        );
+        assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");
+        assert!(text.contains("boundary=\"b1_"), "{text}");
     }
 
     #[test]
