@@ -172,6 +172,9 @@ class PHPMailer
     public function msgHTML(mixed $message, mixed $basedir = null, mixed $advanced = null): string {}
     public function html2text(mixed $html, mixed $advanced = null): string {}
     public function preSend(): bool {}
+    public function sign(mixed $cert_filename, mixed $key_filename, mixed $key_pass, mixed $extracerts_filename = null): void {}
+    public function DKIM_BodyC(mixed $body): string {}
+    public function DKIM_HeaderC(mixed $headers): string {}
     public function postSend(): bool {}
     public function send(): bool {}
     public function getSentMIMEMessage(): string {}

@@ -75,6 +75,8 @@ pub struct Settings {
     pub dkim_private: Option<String>,
     pub dkim_private_string: Option<String>,
     pub dkim_identity: Option<String>,
+    /// `DKIM_extraHeaders`: signed besides the core's default list.
+    pub dkim_extra_headers: Vec<String>,
     pub verp_domain: Option<String>,
     pub verp_secret: Option<String>,
     pub verp_prefix: Option<String>,
@@ -109,7 +111,10 @@ impl Settings {
         }
         let mut last = None;
         for entry in &hosts {
-            let mailer = Mailer::new(self.config_for(entry, &transcript)?)?;
+            let mut config = self.config_for(entry, &transcript)?;
+            // Messages are DKIM-signed when built (preSend), not again by the engine.
+            config.dkim = None;
+            let mailer = Mailer::new(config)?;
             match runtime::block_on(mailer.connect()) {
                 Ok(()) => return Ok(mailer),
                 Err(e) if e.kind() == polymailer::ErrorKind::InvalidInput => return Err(e),
@@ -125,6 +130,40 @@ impl Settings {
         let entry = hosts.first().ok_or_else(|| Error::invalid("Host is empty"))?;
         let silent: Transcript = std::sync::Arc::new(|_, _| {});
         self.config_for(entry, &silent)
+    }
+
+    /// The DKIM signer `DKIM_domain`, `DKIM_selector` and the key describe (None without
+    /// them); `DKIM_extraHeaders` are signed besides the core's default list.
+    pub fn dkim_config(&self) -> Result<Option<DkimConfig>, Error> {
+        let (Some(domain), Some(selector)) = (&self.dkim_domain, &self.dkim_selector) else {
+            return Ok(None);
+        };
+        let key = match (&self.dkim_private_string, &self.dkim_private) {
+            (Some(k), _) => k.clone(),
+            (None, Some(path)) => DkimConfig::read_key_file(path)
+                .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
+            (None, None) => {
+                return Err(Error::invalid(format!(
+                    "{}no DKIM_private key",
+                    crate::errors::lang::SIGNING
+                )))
+            }
+        };
+        let headers: Option<Vec<String>> = (!self.dkim_extra_headers.is_empty()).then(|| {
+            let mut h: Vec<String> = polymailer::dkim::DEFAULT_SIGNED_HEADERS
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
+            h.extend(self.dkim_extra_headers.iter().cloned());
+            h
+        });
+        Ok(Some(DkimConfig::new(
+            domain,
+            selector,
+            &key,
+            self.dkim_identity.as_deref(),
+            headers.as_deref(),
+        )?))
     }
 
     fn config_for(&self, entry: &HostEntry, transcript: &Transcript) -> Result<TransportConfig, Error> {
@@ -164,26 +203,7 @@ impl Settings {
             c.tls.client_identity = Some(id);
         }
         c.tls.server_name = self.peer_name.clone();
-        if let (Some(domain), Some(selector)) = (&self.dkim_domain, &self.dkim_selector) {
-            let key = match (&self.dkim_private_string, &self.dkim_private) {
-                (Some(k), _) => k.clone(),
-                (None, Some(path)) => DkimConfig::read_key_file(path)
-                    .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
-                (None, None) => {
-                    return Err(Error::invalid(format!(
-                        "{}no DKIM_private key",
-                        crate::errors::lang::SIGNING
-                    )))
-                }
-            };
-            c.dkim = Some(DkimConfig::new(
-                domain,
-                selector,
-                &key,
-                self.dkim_identity.as_deref(),
-                None,
-            )?);
-        }
+        c.dkim = self.dkim_config()?;
         if let (Some(domain), Some(secret)) = (&self.verp_domain, &self.verp_secret) {
             let verp = polymailer::bounce::Verp::new(domain, secret.as_bytes())?;
             c.verp = Some(match &self.verp_prefix {

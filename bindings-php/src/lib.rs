@@ -16,6 +16,7 @@ mod helpers;
 mod lang;
 mod mailer;
 mod message;
+mod smime;
 mod smtp;
 mod smtp_client;
 mod state;

@@ -138,6 +138,8 @@ pub struct PHPMailer {
 
     /// `setOAuth()`: an `OAuthTokenProvider` asked for the XOAUTH2 token at each connection.
     pub(crate) oauth: Value,
+    /// `sign()`: S/MIME signing settings.
+    pub(crate) smime: Option<crate::smime::SignSettings>,
     /// Errors since the last `preSend()` (`isError()`).
     pub(crate) error_count: u32,
     pub(crate) smtp_instance: Value,
@@ -340,6 +342,7 @@ impl PHPMailer {
             validator_static: Value::default(),
             le_static: Value::default(),
             oauth: Value::default(),
+            smime: None,
             error_count: 0,
             smtp_instance: Value::default(),
             language: Default::default(),
@@ -745,7 +748,8 @@ impl PHPMailer {
         }
         self.apply_word_wrap();
         self.apply_body_encoding();
-        match message::build(&self.draft()) {
+        let built = message::build(&self.draft()).and_then(|p| self.signed(p));
+        match built {
             Ok(p) => {
                 self.last_message_id = p.message_id.clone().unwrap_or_default();
                 self.sent_mime = p.content.clone();
@@ -757,6 +761,38 @@ impl PHPMailer {
                 self.fail(&msg)
             }
         }
+    }
+
+    /// S/MIME-signs each message from now on with PHP's `openssl_pkcs7_sign` (detached,
+    /// `multipart/signed`): the certificate, its key and pass phrase, and an optional file of
+    /// intermediate certificates to include.
+    pub fn sign(
+        &mut self,
+        cert_filename: &Zval,
+        key_filename: &Zval,
+        key_pass: &Zval,
+        extracerts_filename: Option<&Zval>,
+    ) {
+        self.smime = Some(crate::smime::SignSettings {
+            cert: arg_string(Some(cert_filename)),
+            key: arg_string(Some(key_filename)),
+            pass: arg_string(Some(key_pass)),
+            extracerts: arg_string(extracerts_filename),
+        });
+    }
+
+    /// RFC 6376 "simple" body canonicalization (the core's).
+    #[php(name = "DKIM_BodyC")]
+    pub fn dkim_body_c(&self, body: &Zval) -> Binary<u8> {
+        helpers::binary(polymailer::dkim::canonical_body_simple(&helpers::arg_bytes(Some(body))))
+    }
+
+    /// RFC 6376 "relaxed" header canonicalization (the core's).
+    #[php(name = "DKIM_HeaderC")]
+    pub fn dkim_header_c(&self, headers: &Zval) -> Binary<u8> {
+        helpers::binary(polymailer::dkim::canonical_headers_relaxed(&helpers::arg_bytes(Some(
+            headers,
+        ))))
     }
 
     /// Sends what `preSend` built.

@@ -72,7 +72,9 @@ impl PHPMailer {
 
     /// `fail` for an engine error: the exception also carries its kind and SMTP codes.
     pub(crate) fn fail_with(&mut self, message: &str, facts: Option<errors::Facts>) -> PhpResult<bool> {
-        let message = &self.language.localize(message);
+        let mut message = self.language.localize(message);
+        message.push_str(&self.smtp_instance_error());
+        let message = &message;
         self.error_info = Value::str(message);
         self.error_count += 1;
         if self.exceptions {
@@ -195,6 +197,38 @@ impl PHPMailer {
         Ok(true)
     }
 
+    /// As PHPMailer's `setError`: with `Mailer = 'smtp'`, the last error of the `SMTP`
+    /// instance (`setSMTPInstance()`/`getSMTPInstance()`) is appended with its details.
+    fn smtp_instance_error(&self) -> String {
+        if !self.mailer_kind.string().eq_ignore_ascii_case("smtp") {
+            return String::new();
+        }
+        let Some(err) = self
+            .smtp_instance
+            .0
+            .object()
+            .and_then(|o| o.try_call_method("getError", vec![]).ok())
+        else {
+            return String::new();
+        };
+        let Some(table) = err.array() else { return String::new() };
+        let field = |k: &str| table.get(k).and_then(|v| v.string()).unwrap_or_default();
+        if field("error").is_empty() {
+            return String::new();
+        }
+        let mut out = format!("{}{}", self.language.lang("smtp_error"), field("error"));
+        for (key, label) in [
+            ("detail", "smtp_detail"),
+            ("smtp_code", "smtp_code"),
+            ("smtp_code_ex", "smtp_code_ex"),
+        ] {
+            if !field(key).is_empty() {
+                out.push_str(&format!(" {}{}", self.language.lang(label), field(key)));
+            }
+        }
+        out
+    }
+
     /// PHPMailer's check when an address is added: `validateAddress()` (PHPMailer::$validator;
     /// PHP's filter_var by default); an address whose domain has 8-bit characters is checked
     /// by the core (IDN) instead, as PHPMailer defers it until the domain is punycoded.
@@ -304,7 +338,8 @@ impl PHPMailer {
             username: self.username.string(),
             password: self.password.string(),
             auth_type: self.auth_type.string(),
-            oauth64: self.oauth64(),
+            // Asked for in transport() only: a token provider is called once per connection.
+            oauth64: None,
             timeout: self.timeout.long_or(300),
             helo: self.helo.non_empty(),
             hostname: self.hostname.non_empty(),
@@ -326,6 +361,12 @@ impl PHPMailer {
             dkim_private: self.dkim_private.non_empty(),
             dkim_private_string: self.dkim_private_string.non_empty(),
             dkim_identity: self.dkim_identity.non_empty(),
+            dkim_extra_headers: self
+                .dkim_extra_headers
+                .0
+                .array()
+                .map(|a| a.values().filter_map(|v| v.string()).collect())
+                .unwrap_or_default(),
             verp_domain: self.verp_domain.non_empty(),
             verp_secret: self.verp_secret.non_empty(),
             verp_prefix: self.verp_prefix.non_empty(),
@@ -342,8 +383,29 @@ impl PHPMailer {
         provider.try_call_method("getOauth64", vec![]).ok()?.string()
     }
 
-    pub(crate) fn transport(&mut self) -> Result<Mailer, polymailer::Error> {
+    /// S/MIME (`sign()`), then DKIM: done when the message is built, as PHPMailer's
+    /// `preSend()` does, so `getSentMIMEMessage()` shows the signed message.
+    pub(crate) fn signed(&self, mut p: polymailer::Prepared) -> Result<polymailer::Prepared, String> {
+        if let Some(smime) = &self.smime {
+            let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
+            let signed = crate::smime::sign(&bytes, smime).map_err(|why| format!("{}{}", lang::SIGNING, why))?;
+            p.content = signed.into();
+        }
         let settings = self.settings();
+        if settings.dkim_domain.is_some() && settings.dkim_selector.is_some() {
+            let dkim = settings.dkim_config().map_err(|e| e.message().to_string())?;
+            if let Some(dkim) = dkim {
+                p.content = dkim
+                    .sign(std::mem::take(&mut p.content))
+                    .map_err(|e| format!("{}{}", lang::SIGNING, e.message()))?;
+            }
+        }
+        Ok(p)
+    }
+
+    pub(crate) fn transport(&mut self) -> Result<Mailer, polymailer::Error> {
+        let mut settings = self.settings();
+        settings.oauth64 = self.oauth64();
         let key = settings.fingerprint();
         if let Some((k, m)) = &self.transport {
             if *k == key {

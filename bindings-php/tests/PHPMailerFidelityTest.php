@@ -11,6 +11,9 @@ use Polymailer\PHPMailer\OAuthTokenProvider;
 use Polymailer\PHPMailer\SMTP;
 use Polymailer\Tests\CaptureServer;
 
+use function Polymailer\Tests\certs;
+use function Polymailer\Tests\dkim_verify;
+
 final class StaticTokenProvider implements OAuthTokenProvider
 {
     public $calls = 0;
@@ -316,5 +319,59 @@ final class PHPMailerFidelityTest extends TestCase
         $mail = new PHPMailer();
         $this->assertSame($smtp, $mail->setSMTPInstance($smtp));
         $this->assertSame($smtp, $mail->getSMTPInstance());
+    }
+
+    public function testDkimSignatureInSentMessageWithExtraHeaders(): void
+    {
+        $srv = $this->capture();
+        $mail = $this->mailer($srv->port);
+        $mail->DKIM_domain = 'example.com';
+        $mail->DKIM_selector = 'sel';
+        $mail->DKIM_private = certs() . '/dkim-rsa.pkcs1.pem';
+        $mail->DKIM_extraHeaders = ['X-Campaign'];
+        $mail->addCustomHeader('X-Campaign', 'spring');
+        $mail->Body = 'signed';
+        $this->assertTrue($mail->send());
+        $sent = $mail->getSentMIMEMessage();
+        $this->assertStringStartsWith('DKIM-Signature:', $sent);
+        $this->assertMatchesRegularExpression('/h=[^;]*X-Campaign/i', str_replace(["\r\n ", "\r\n\t"], '', $sent));
+        [$got] = $srv->waitFor(1);
+        $this->assertSame(1, substr_count($got['data'], 'DKIM-Signature:'));
+        $this->assertTrue(dkim_verify($got['eml'], certs() . '/dkim-rsa.txt'));
+        file_put_contents($got['eml'], str_replace('X-Campaign: spring', 'X-Campaign: autumn', $got['data']));
+        $this->assertFalse(dkim_verify($got['eml'], certs() . '/dkim-rsa.txt'));
+        $this->assertSame("a:X\r\nb:Y Z\r\n", $mail->DKIM_HeaderC("A: X\r\nB : Y\t\r\n\tZ  \r\n"));
+        $this->assertSame("\r\n", $mail->DKIM_BodyC(''));
+    }
+
+    public function testSmimeSignedMessageVerifiesWithOpenssl(): void
+    {
+        $srv = $this->capture();
+        $dir = $this->tmpdir();
+        $key = openssl_pkey_new(['private_key_bits' => 2048, 'private_key_type' => OPENSSL_KEYTYPE_RSA]);
+        $cert = openssl_csr_sign(openssl_csr_new(['commonName' => 'sender@example.com'], $key), null, $key, 1);
+        openssl_x509_export_to_file($cert, "$dir/cert.pem");
+        openssl_pkey_export_to_file($key, "$dir/key.pem", 'secret');
+        $mail = $this->mailer($srv->port);
+        $mail->Body = 'signed with S/MIME';
+        $mail->sign("$dir/cert.pem", "$dir/key.pem", 'secret');
+        $this->assertTrue($mail->send(), $mail->ErrorInfo);
+        $this->assertStringNotContainsString("\r\n\r\nMIME-Version:", $mail->getSentMIMEMessage());
+        [$got] = $srv->waitFor(1);
+        $this->assertStringContainsString('multipart/signed', $got['data']);
+        $this->assertTrue(openssl_pkcs7_verify($got['eml'], PKCS7_NOVERIFY, "$dir/signer.pem"));
+        file_put_contents($got['eml'], str_replace('signed with S/MIME', 'forged with S/MIME', $got['data']));
+        $this->assertNotTrue(openssl_pkcs7_verify($got['eml'], PKCS7_NOVERIFY));
+
+        $bad = $this->mailer($srv->port);
+        $bad->Body = 'x';
+        $bad->sign("$dir/cert.pem", "$dir/key.pem", 'wrong pass');
+        try {
+            $bad->send();
+            $this->fail('a wrong key pass phrase must fail');
+        } catch (Exception $e) {
+            $this->assertStringStartsWith('Signing Error: ', $e->getMessage());
+        }
+        $this->assertCount(1, $srv->waitFor(0));
     }
 }

@@ -380,9 +380,90 @@ fn check_dns_name(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// RFC 6376 §3.4.3 "simple" body canonicalization: line ends as CRLF, trailing empty lines
+/// removed, one CRLF at the end (an empty body is CRLF).
+pub fn canonical_body_simple(body: &[u8]) -> Vec<u8> {
+    let mut out = crate::text::normalize_breaks(body, b"\r\n");
+    while out.ends_with(b"\r\n") {
+        out.truncate(out.len() - 2);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// RFC 6376 §3.4.2 "relaxed" header canonicalization of a header block: unfolded, names
+/// lower-cased, runs of spaces and tabs as one space, none around the colon or at the ends.
+/// Lines without a colon are kept as they are.
+pub fn canonical_headers_relaxed(headers: &[u8]) -> Vec<u8> {
+    let normalized = crate::text::normalize_breaks(headers, b"\r\n");
+    let mut unfolded = Vec::with_capacity(normalized.len());
+    let mut i = 0;
+    while i < normalized.len() {
+        if normalized[i..].starts_with(b"\r\n") && matches!(normalized.get(i + 2), Some(b' ' | b'\t')) {
+            unfolded.push(b' ');
+            i += 2;
+            while matches!(normalized.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            continue;
+        }
+        unfolded.push(normalized[i]);
+        i += 1;
+    }
+    let squeeze = |v: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(v.len());
+        for &b in v {
+            let ws = b == b' ' || b == b'\t';
+            if ws {
+                if out.last() != Some(&b' ') {
+                    out.push(b' ');
+                }
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    };
+    let trim = |v: &[u8]| -> Vec<u8> {
+        let start = v.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(v.len());
+        let end = v
+            .iter()
+            .rposition(|b| *b != b' ' && *b != b'\t')
+            .map_or(start, |e| e + 1);
+        v[start..end.max(start)].to_vec()
+    };
+    let lines: Vec<Vec<u8>> = unfolded
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .map(|line| match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let mut out = trim(&line[..colon]).to_ascii_lowercase();
+                out.push(b':');
+                out.extend_from_slice(&trim(&squeeze(&line[colon + 1..])));
+                out
+            }
+            None => line.to_vec(),
+        })
+        .collect();
+    lines.join(&b"\r\n"[..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonicalizes_as_rfc6376_examples() {
+        assert_eq!(canonical_body_simple(b""), b"\r\n");
+        assert_eq!(
+            canonical_body_simple(b" C \r\nD \t E\r\n\r\n\r\n"),
+            b" C \r\nD \t E\r\n"
+        );
+        assert_eq!(
+            canonical_headers_relaxed(b"A: X\r\nB : Y\t\r\n\tZ  \r\n"),
+            b"a:X\r\nb:Y Z\r\n"
+        );
+    }
 
     /// Whatever the tag lengths before it, the signature never ends in a folded `;` (a
     /// selector 1 to 76 characters long moves the b= value through every line position).
