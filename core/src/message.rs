@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment as LettreAttachment, Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
 use crate::address::{self, check_no_control, Mailbox};
 use crate::error::{Error, Result, Stage};
@@ -733,16 +733,119 @@ fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<Sing
         .clone()
         .unwrap_or_else(|| guess_content_type(&filename).to_string());
     check_no_control("attachment content type", &ct)?;
-    let ct = ContentType::parse(&ct)
+    ContentType::parse(&ct)
         .map_err(|_| Error::invalid(format!("attachment content type {ct:?} is not a MIME type")))?;
+    // `name=` as well as the disposition's `filename=`: older clients read only the former.
+    let kind = format!("{ct}; name={}", mime_param(&filename));
+    let builder = SinglePart::builder().header(PartType(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str("Content-Type"),
+        kind.clone(),
+        kind,
+    )));
     Ok(match &a.content_id {
         Some(cid) => {
             check_no_control("content id", cid)?;
             let cid = cid.trim_start_matches('<').trim_end_matches('>').to_string();
-            LettreAttachment::new_inline_with_name(cid, filename).body(body, ct)
+            builder
+                .header(lettre::message::header::ContentId::from(format!("<{cid}>")))
+                .header(Disposition::new("inline", &filename))
+                .body(body)
         }
-        None => LettreAttachment::new(filename).body(body, ct),
+        None => builder.header(Disposition::new("attachment", &filename)).body(body),
     })
+}
+
+/// A MIME parameter value: a token as it is, other ASCII as a quoted-string (`"` and `\`
+/// escaped), non-ASCII as a quoted RFC 2047 encoded-word (what mail clients read in `name=`).
+fn mime_param(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    {
+        value.to_string()
+    } else if value.is_ascii() {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        use base64::Engine;
+        format!(
+            "\"=?utf-8?B?{}?=\"",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
+    }
+}
+
+/// `Content-Disposition: attachment; filename=…` with the file name as a token or
+/// quoted-string when ASCII, RFC 2231 `filename*=utf-8''…` otherwise.
+#[derive(Clone)]
+struct Disposition(HeaderValue);
+
+impl Disposition {
+    fn new(kind: &str, filename: &str) -> Self {
+        let raw = format!("{kind}; filename={}", mime_param(filename));
+        let encoded = if filename.is_ascii() {
+            raw.clone()
+        } else {
+            use std::fmt::Write as _;
+            let mut out = String::new();
+            {
+                let mut w = email_encoding::headers::writer::EmailWriter::new(
+                    &mut out,
+                    "Content-Disposition: ".len(),
+                    0,
+                    false,
+                );
+                let _ = w.write_str(kind);
+                let _ = w.write_char(';');
+                w.space();
+                let _ = email_encoding::headers::rfc2231::encode("filename", filename, &mut w);
+            }
+            out
+        };
+        Disposition(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("Content-Disposition"),
+            raw,
+            encoded,
+        ))
+    }
+}
+
+/// An attachment's `Content-Type` with its `name=` parameter, written as given.
+#[derive(Clone)]
+struct PartType(HeaderValue);
+
+impl lettre::message::header::Header for PartType {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Type")
+    }
+
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(PartType(HeaderValue::dangerous_new_pre_encoded(
+            Self::name(),
+            s.to_string(),
+            s.to_string(),
+        )))
+    }
+
+    fn display(&self) -> HeaderValue {
+        self.0.clone()
+    }
+}
+
+impl lettre::message::header::Header for Disposition {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Disposition")
+    }
+
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let (kind, rest) = s.split_once(';').unwrap_or((s, ""));
+        let name = rest.trim().trim_start_matches("filename=").trim_matches('"');
+        Ok(Disposition::new(kind.trim(), name))
+    }
+
+    fn display(&self) -> HeaderValue {
+        self.0.clone()
+    }
 }
 
 /// The built message with each file's placeholder cut out and the file put in its place.
@@ -1186,6 +1289,31 @@ mod tests {
         );
         assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");
         assert!(text.contains("boundary=\"b1_"), "{text}");
+    }
+
+    #[test]
+    fn attachment_names_as_tokens_quoted_or_encoded() {
+        let m = Message {
+            from: Some(mb("a@example.com")),
+            to: vec![mb("b@example.com")],
+            text: Some("x".into()),
+            attachments: vec![
+                Attachment::bytes("plain.txt", b"1".to_vec()),
+                Attachment::bytes("a \"b\";.jpg", b"2".to_vec()),
+                Attachment::bytes("Grüße.txt", b"3".to_vec()),
+            ],
+            ..Default::default()
+        };
+        let text = String::from_utf8(m.build().unwrap().content.into_bytes().unwrap()).unwrap();
+        for needle in [
+            "Content-Type: text/plain; name=plain.txt\r\nContent-Disposition: attachment; filename=plain.txt",
+            r#"name="a \"b\";.jpg""#,
+            r#"filename="a \"b\";.jpg""#,
+            "name=\"=?utf-8?B?R3LDvMOfZS50eHQ=?=\"",
+            "filename*0*=utf-8''Gr%C3%BC%C3%9Fe.txt",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
     }
 
     #[test]

@@ -456,8 +456,9 @@ fn html_attachments_and_inline_image_arrive() {
         "multipart/alternative",
         "multipart/related",
         "Content-ID: <logo@x>",
-        "filename=\"report.csv\"",
-        "Content-Type: text/csv",
+        // A token file name goes unquoted (as Nodemailer and PHPMailer write it), also in `name=`.
+        "Content-Disposition: attachment; filename=report.csv",
+        "Content-Type: text/csv; name=report.csv",
         // base64 of the file's bytes, exactly as on disk.
         "Content-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n--",
         "Reply-To: replies@example.com",
@@ -644,10 +645,10 @@ fn send_many_pipelines_batches_with_per_message_outcomes() {
     m.send_blocking(&simple_message("after batch")).unwrap();
 }
 
-/// The base64 body of the part whose headers contain `filename="{name}"`, decoded.
+/// The base64 body of the part whose headers contain `filename={name}`, decoded.
 fn attachment_bytes(text: &str, name: &str) -> Vec<u8> {
     use base64::Engine;
-    let at = text.find(&format!("filename=\"{name}\"")).expect("the attachment part");
+    let at = text.find(&format!("filename={name}")).expect("the attachment part");
     let start = at + text[at..].find("\r\n\r\n").unwrap() + 4;
     let end = start + text[start..].find("\r\n--").unwrap();
     let body = &text[start..end];
