@@ -1,5 +1,5 @@
 # The single entry point. Each target calls a script or a command you can also run by hand.
-.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install php-phpize bench bench-dns soak peer-node fuzz dist clean
+.PHONY: demo test check setup lint test-rust python test-python node test-node php test-php php-install php-phpize bench bench-dns soak peer-node peer-php fuzz dist clean
 
 export PYO3_PYTHON := $(CURDIR)/.venv/bin/python
 export VIRTUAL_ENV := $(CURDIR)/.venv
@@ -85,6 +85,9 @@ soak: setup     ## 200,000 messages per language (RSS start/peak/end); 2,500 con
 
 peer-node: node  ## Nodemailer's own transport tests against polymailer (NODEMAILER_SRC=checkout)
 	scripts/peer-nodemailer.sh polymailer
+
+peer-php: php    ## PHPMailer 6.6.3's own test suite against polymailer (PHPMAILER_SRC=clone)
+	scripts/peer-phpmailer.sh polymailer
 
 fuzz:            ## cargo-fuzz each parser/encoder for FUZZ_SECONDS (default 60); not part of make test
 	scripts/fuzz.sh

@@ -76,15 +76,16 @@ pub fn bytes_attachment(
     if !ENCODINGS.contains(&encoding) {
         return Err(format!("{}{}", lang::ENCODING, encoding));
     }
+    // No name and no type: PHPMailer's row shows '' (the core sends application/octet-stream).
     let kind = match kind {
-        "" if !filename.is_empty() => crate::helpers::filename_to_type(filename),
-        "" => "application/octet-stream",
-        k => k,
+        "" if !filename.is_empty() => Some(crate::helpers::filename_to_type(filename)),
+        "" => None,
+        k => Some(k),
     };
     Ok(AttachmentSpec {
         content: Content::Bytes(bytes),
         filename: filename.to_string(),
-        content_type: Some(kind.to_string()),
+        content_type: kind.map(str::to_string),
         content_id: cid,
         basename: polymailer::text::path_info(filename)[1].clone(),
         encoding: encoding.to_string(),

@@ -158,7 +158,7 @@ final class PHPMailerTest extends TestCase
         $data = $got['data'];
         foreach (['multipart/mixed', 'multipart/alternative', 'multipart/related', 'Content-ID: <logo1>',
                      base64_encode("a,b\n1,2\n"),
-                     'filename="report.csv"', 'filename="data.bin"', 'Logo in plain text', base64_encode($png),
+                     'filename=report.csv', 'filename=data.bin', 'Logo in plain text', base64_encode("raw\0bytes"), base64_encode($png),
                      'X-Campaign: spring', 'Reply-To: replies@example.com'] as $needle) {
             $this->assertStringContainsString($needle, $data);
         }

@@ -698,7 +698,12 @@ pub fn parse_data_uri(uri: &str) -> Result<(Vec<u8>, Option<String>)> {
 
 fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<SinglePart> {
     let (body, path_name) = match &a.content {
-        Content::Bytes(b) => (Body::new(b.clone()), None),
+        // base64, as file attachments and the peers' attachments: any bytes (NUL, long lines)
+        // pass unchanged.
+        Content::Bytes(b) => (
+            Body::new_with_encoding(b.clone(), ContentTransferEncoding::Base64).unwrap_or_else(Body::new),
+            None,
+        ),
         Content::Path(p) => {
             check_attachment_path(&p.to_string_lossy())?;
             // Opened now so that an unreadable path fails before any connection is made.
