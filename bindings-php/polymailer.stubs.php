@@ -170,6 +170,7 @@ class PHPMailer
     public function addEmbeddedImage(mixed $path, mixed $cid, mixed $name = null, mixed $encoding = null, mixed $kind = null, mixed $disposition = null): bool {}
     public function addStringEmbeddedImage(mixed $string, mixed $cid, mixed $name = null, mixed $encoding = null, mixed $kind = null, mixed $disposition = null): bool {}
     public function msgHTML(mixed $message, mixed $basedir = null, mixed $advanced = null): string {}
+    public function encodeHeader(mixed $value, mixed $position = null): string {}
     public function html2text(mixed $html, mixed $advanced = null): string {}
     public function preSend(): bool {}
     public function sign(mixed $cert_filename, mixed $key_filename, mixed $key_pass, mixed $extracerts_filename = null): void {}

@@ -725,6 +725,27 @@ impl PHPMailer {
         Ok(helpers::binary(body))
     }
 
+    /// A header value as RFC 2047 encoded-words where needed (`text`, `comment` or `phrase`
+    /// position), in `CharSet`; lines of 63 octets for `Mailer = 'mail'`, else 998.
+    #[php(name = "encodeHeader")]
+    pub fn encode_header(&self, value: &Zval, position: Option<&Zval>) -> Binary<u8> {
+        let position = polymailer::text::QPosition::from_word(&arg_string(position));
+        let max_line = if self.mailer_kind.string().eq_ignore_ascii_case("mail") {
+            63
+        } else {
+            998
+        };
+        let bytes = helpers::arg_bytes(Some(value));
+        let charset = self.char_set.string();
+        helpers::binary(polymailer::text::encode_header(
+            &bytes,
+            position,
+            &charset,
+            max_line,
+            &Self::le(),
+        ))
+    }
+
     /// Text from HTML: `advanced` (a callable) decides, else the invisible blocks are dropped,
     /// then PHP's own `strip_tags` and `html_entity_decode` (in `CharSet`).
     #[php(name = "html2text")]

@@ -152,6 +152,10 @@ final class PHPMailerFidelityTest extends TestCase
         $mail->CharSet = 'iso-8859-1';
         $this->assertSame('t@xn--franois-xxa.ch', $mail->punyencodeAddress("t@fran\xe7ois.ch"));
         $this->assertSame("aaa bbb\r\nccc\r\n", $mail->wrapText('aaa bbb ccc', 7));
+        $mail->CharSet = 'utf-8';
+        $this->assertSame('=?utf-8?Q?Caf=C3=A9_cr=C3=A8me_br=C3=BBl=C3=A9e_au_four?=', $mail->encodeHeader('Café crème brûlée au four'));
+        $this->assertSame('"Doe, Jane"', $mail->encodeHeader('Doe, Jane', 'phrase'));
+        $this->assertSame('plain', $mail->encodeHeader('plain'));
         PHPMailer::setLE("\n");
         $this->assertSame("\n", PHPMailer::getLE());
         $this->assertSame("a\nb", PHPMailer::normalizeBreaks("a\r\nb"));

@@ -70,6 +70,96 @@ pub fn body_encoding(requested: &str, body: &[u8]) -> &'static str {
     requested
 }
 
+/// A header value as RFC 2047 encoded-words where it needs them (PHPMailer's `encodeHeader`):
+/// a phrase of printable ASCII stays an atom or becomes a quoted-string; otherwise B-encoding
+/// when more than a third of the octets need encoding, Q-encoding when some do (or the value
+/// is longer than a line), nothing when none do. Words are at most `max_line` octets
+/// including `=?charset?X?…?=`, never split inside a UTF-8 character, joined by `line_end`
+/// and a space. `charset` names the value's bytes (`us-ascii` is used for 7-bit values).
+pub fn encode_header(value: &[u8], position: QPosition, charset: &str, max_line: usize, line_end: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let eight_bit = !value.is_ascii();
+    if position == QPosition::Phrase && !eight_bit {
+        let mut escaped = Vec::with_capacity(value.len() + 2);
+        for &b in value {
+            match b {
+                b'\\' | b'"' => escaped.extend_from_slice(&[b'\\', b]),
+                0..=31 | 127 => escaped.extend_from_slice(format!("\\{b:03o}").as_bytes()),
+                _ => escaped.push(b),
+            }
+        }
+        let atom = value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~ -".contains(b));
+        if escaped == value && atom {
+            return escaped;
+        }
+        return [b"\"".as_slice(), &escaped, b"\""].concat();
+    }
+    let text_special = |b: u8| matches!(b, 0..=8 | 11 | 12 | 14..=31 | 127..=255);
+    let count = match position {
+        QPosition::Phrase => value
+            .iter()
+            .filter(|&&b| !(b == 32 || b == 33 || (35..=91).contains(&b) || (93..=126).contains(&b)))
+            .count(),
+        QPosition::Comment => {
+            value.iter().filter(|b| b"()\"".contains(b)).count() + value.iter().filter(|&&b| text_special(b)).count()
+        }
+        QPosition::Text => value.iter().filter(|&&b| text_special(b)).count(),
+    };
+    let charset = if eight_bit { charset } else { "us-ascii" };
+    let max_len = max_line.saturating_sub(8 + charset.len()).max(4);
+    let utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+    let lines: Vec<Vec<u8>> = if count * 3 > value.len() {
+        if utf8 && eight_bit {
+            // Whole characters per word: about 3/4 of the room, shortened until it fits.
+            let text = String::from_utf8_lossy(value);
+            let chars: Vec<char> = text.chars().collect();
+            let room = 75 - (10 + charset.len()).min(70);
+            let ratio = chars.len() as f64 / text.len() as f64;
+            let average = ((room as f64) * ratio * 0.75).floor().max(1.0) as usize;
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < chars.len() {
+                let mut take = average.min(chars.len() - i);
+                loop {
+                    let chunk: String = chars[i..i + take].iter().collect();
+                    let encoded = b64(chunk.as_bytes());
+                    if encoded.len() <= room || take == 1 {
+                        out.push(encoded.into_bytes());
+                        break;
+                    }
+                    take -= 1;
+                }
+                i += take;
+            }
+            out
+        } else {
+            let encoded = b64(value);
+            let width = (max_len - max_len % 4).max(4);
+            encoded.as_bytes().chunks(width).map(<[u8]>::to_vec).collect()
+        }
+        .into_iter()
+        .map(|l| [format!(" =?{charset}?B?").as_bytes(), &l, b"?="].concat())
+        .collect()
+    } else if count > 0 || value.len() > max_len {
+        let q = encode_q(value, position);
+        let wrapped = wrap_text(q.as_bytes(), max_len, true, utf8, line_end);
+        let soft = [b"=".as_slice(), line_end].concat();
+        let text = String::from_utf8_lossy(&wrapped).trim().to_string();
+        split_on(text.as_bytes(), &soft)
+            .into_iter()
+            .map(|l| [format!(" =?{charset}?Q?").as_bytes(), l, b"?="].concat())
+            .collect()
+    } else {
+        return value.to_vec();
+    };
+    let joined = lines.join(line_end);
+    let start = joined.iter().position(|b| *b != b' ').unwrap_or(0);
+    joined[start..].to_vec()
+}
+
 /// Every CRLF, CR and LF as `line_end`.
 pub fn normalize_breaks(text: &[u8], line_end: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
@@ -154,9 +244,9 @@ pub fn wrap_text(text: &[u8], width: usize, qp: bool, utf8: bool, line_end: &[u8
         out.push(b'=');
         out.extend_from_slice(line_end);
     };
+    // The boundary is looked for at `len` even past the word's end (nothing to split there).
     let cut = |word: &[u8], len: usize| -> usize {
-        let len = len.min(word.len());
-        if utf8 {
+        let at = if utf8 {
             utf8_char_boundary(word, len).max(1)
         } else if len >= 1 && word.get(len - 1) == Some(&b'=') {
             len - 1
@@ -164,7 +254,8 @@ pub fn wrap_text(text: &[u8], width: usize, qp: bool, utf8: bool, line_end: &[u8
             len - 2
         } else {
             len
-        }
+        };
+        at.min(word.len())
     };
     let mut normalized = normalize_breaks(text, line_end);
     if normalized.ends_with(line_end) {
@@ -392,6 +483,54 @@ mod tests {
         let bad = [vec![b'1'; 999], b"\r\n".to_vec()].concat();
         assert!(!has_line_longer_than(&ok, 998, 2));
         assert!(has_line_longer_than(&[ok.clone(), bad, ok].concat(), 998, 2));
+    }
+
+    #[test]
+    fn encodes_headers_as_phpmailer() {
+        let le = b"\r\n";
+        let e = "é";
+        let b = encode_header(e.repeat(77).as_bytes(), QPosition::Text, "utf-8", 63, le);
+        let b = String::from_utf8(b).unwrap();
+        assert_eq!(b.lines().count(), 4, "{b}");
+        assert!(
+            b.starts_with("=?utf-8?B?w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=?=\r\n =?utf-8?B?")
+        );
+        let q = encode_header(
+            format!("{}{e}", "e".repeat(76)).as_bytes(),
+            QPosition::Text,
+            "utf-8",
+            63,
+            le,
+        );
+        assert_eq!(
+            String::from_utf8(q).unwrap(),
+            format!(
+                "=?utf-8?Q?{}?=\r\n =?utf-8?Q?{}=C3=A9?=",
+                "e".repeat(50),
+                "e".repeat(26)
+            )
+        );
+        let long = encode_header("e".repeat(86).as_bytes(), QPosition::Text, "utf-8", 63, le);
+        assert_eq!(
+            String::from_utf8(long).unwrap(),
+            format!(
+                "=?us-ascii?Q?{}?=\r\n =?us-ascii?Q?{}?=",
+                "e".repeat(47),
+                "e".repeat(39)
+            )
+        );
+        assert_eq!(
+            encode_header(b"eeeeeeeeee", QPosition::Text, "utf-8", 63, le),
+            b"eeeeeeeeee"
+        );
+        assert_eq!(
+            encode_header(b"Joe (x)", QPosition::Phrase, "utf-8", 998, le),
+            b"\"Joe (x)\""
+        );
+        assert_eq!(
+            encode_header(b"Joe Doe", QPosition::Phrase, "utf-8", 998, le),
+            b"Joe Doe"
+        );
     }
 
     #[test]
