@@ -667,6 +667,14 @@ impl PHPMailer {
         let basedir = arg_string(basedir);
         let (rewritten, images) = polymailer::html::embed_images(&html, &basedir, helpers::file_is_accessible);
         for image in images {
+            // Already embedded (msgHTML called again, or the same data: image): not twice.
+            if self
+                .attachments
+                .iter()
+                .any(|a| a.content_id.as_deref() == Some(image.cid.as_str()))
+            {
+                continue;
+            }
             let opts = |cid| AttachOptions {
                 encoding: None,
                 kind: None,

@@ -51,7 +51,8 @@ pub fn encode_q(input: &[u8], position: QPosition) -> String {
 }
 
 /// The transfer encoding for a body part given the one asked for (PHPMailer's rule): `8bit`
-/// becomes `7bit` for text without 8-bit bytes, and any encoding but base64 becomes
+/// becomes `7bit` for text without 8-bit bytes (and `7bit` becomes `8bit` for text with
+/// them), and any encoding but base64 becomes
 /// `quoted-printable` when a line is longer than 998 octets. Unknown names are `8bit`.
 pub fn body_encoding(requested: &str, body: &[u8]) -> &'static str {
     let requested = match requested.to_ascii_lowercase().as_str() {
@@ -64,10 +65,12 @@ pub fn body_encoding(requested: &str, body: &[u8]) -> &'static str {
     if has_line_longer_than(body, 998, 2) {
         return "quoted-printable";
     }
-    if requested == "8bit" && body.is_ascii() {
-        return "7bit";
+    match requested {
+        "8bit" if body.is_ascii() => "7bit",
+        // 8-bit octets are never labelled 7bit (a `7bit` left over from an earlier message).
+        "7bit" if !body.is_ascii() => "8bit",
+        other => other,
     }
-    requested
 }
 
 /// A header value as RFC 2047 encoded-words where it needs them (PHPMailer's `encodeHeader`):
@@ -539,6 +542,7 @@ mod tests {
         assert_eq!(body_encoding("8bit", "é".as_bytes()), "8bit");
         assert_eq!(body_encoding("8bit", &[b'a'; 1000]), "quoted-printable");
         assert_eq!(body_encoding("base64", &[b'a'; 1000]), "base64");
+        assert_eq!(body_encoding("7bit", "é".as_bytes()), "8bit");
     }
 
     #[test]
