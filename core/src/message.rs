@@ -698,12 +698,13 @@ pub fn parse_data_uri(uri: &str) -> Result<(Vec<u8>, Option<String>)> {
 
 fn attachment_part(a: &Attachment, files: &mut Vec<StreamedFile>) -> Result<SinglePart> {
     let (body, path_name) = match &a.content {
-        // base64, as file attachments and the peers' attachments: any bytes (NUL, long lines)
-        // pass unchanged.
-        Content::Bytes(b) => (
+        // The builder's choice (text stays readable), but never 7bit/8bit for bytes with a NUL
+        // (RFC 2045 forbids it there; the builder would pick 7bit): base64.
+        Content::Bytes(b) if b.contains(&0) => (
             Body::new_with_encoding(b.clone(), ContentTransferEncoding::Base64).unwrap_or_else(Body::new),
             None,
         ),
+        Content::Bytes(b) => (Body::new(b.clone()), None),
         Content::Path(p) => {
             check_attachment_path(&p.to_string_lossy())?;
             // Opened now so that an unreadable path fails before any connection is made.
@@ -1306,6 +1307,7 @@ mod tests {
                 Attachment::bytes("plain.txt", b"1".to_vec()),
                 Attachment::bytes("a \"b\";.jpg", b"2".to_vec()),
                 Attachment::bytes("Grüße.txt", b"3".to_vec()),
+                Attachment::bytes("nul.bin", b"a\0b".to_vec()),
             ],
             ..Default::default()
         };
@@ -1316,6 +1318,8 @@ mod tests {
             r#"filename="a \"b\";.jpg""#,
             "name=\"=?utf-8?B?R3LDvMOfZS50eHQ=?=\"",
             "filename*0*=utf-8''Gr%C3%BC%C3%9Fe.txt",
+            // A NUL is never sent as 7bit.
+            "filename=nul.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nYQBi\r\n",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");
         }

