@@ -237,6 +237,61 @@ async function attachmentSource(a) {
   return a;
 }
 
+/**
+ * Nodemailer's `disableFileAccess` / `disableUrlAccess` (transport options): a body or
+ * attachment read from a local path fails with EFILEACCESS, one from a URL with EURLACCESS.
+ */
+function checkSourceAccess(mail, options) {
+  const noFiles = options.disableFileAccess || mail.disableFileAccess;
+  const noUrls = options.disableUrlAccess || mail.disableUrlAccess;
+  if (!noFiles && !noUrls) return;
+  const sources = ['text', 'html', 'watchHtml', 'amp', 'icalEvent', 'raw']
+    .map((k) => mail[k])
+    .concat(mail.attachments || [], mail.alternatives || [])
+    .filter((v) => v && typeof v === 'object' && !Buffer.isBuffer(v) && v.content === undefined);
+  for (const v of sources) {
+    const url = v.href !== undefined || (typeof v.path === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(v.path));
+    const file = !url && typeof v.path === 'string' && !v.path.startsWith('data:');
+    if (url && noUrls) throw Object.assign(new Error(`Url access rejected for ${v.href || v.path}`), { code: 'EURLACCESS' });
+    if (file && noFiles) throw Object.assign(new Error(`File access rejected for ${v.path}`), { code: 'EFILEACCESS' });
+  }
+}
+
+/** Addresses as jsonTransport shows them: `{name, address}`, parsed by the core. */
+function jsonAddresses(value) {
+  const out = [];
+  for (const v of [].concat(value).flat(Infinity)) {
+    if (!present(v)) continue;
+    if (typeof v === 'object') {
+      out.push({ address: String(v.address), name: v.name || '' });
+      continue;
+    }
+    const parsed = native.parseAddressList(String(v));
+    if (parsed.error) throw toError(parsed.error);
+    out.push(...parsed.list.map((m) => ({ address: m.address, name: m.name })));
+  }
+  return out;
+}
+
+async function readLocal(file, field) {
+  if (typeof file !== 'string' || file.includes('://')) throw messageError(`${field}: only local files are read`);
+  try {
+    return await fs.promises.readFile(file);
+  } catch (e) {
+    throw messageError(`${field}: ${e.message}`);
+  }
+}
+
+/** An attachment as jsonTransport shows it: base64 content, a file name and a type. */
+async function jsonAttachment(a) {
+  if (!a || typeof a !== 'object') return a;
+  const { path: file, ...rest } = a;
+  const content = a.content !== undefined ? toBuffer(a.content, a.encoding) : await readLocal(file, 'attachment');
+  const filename = a.filename !== undefined ? a.filename : require('path').basename(String(file || 'attachment.bin'));
+  const contentType = a.contentType || native.mimeType(filename);
+  return { ...rest, content: content.toString('base64'), filename, contentType, encoding: 'base64' };
+}
+
 /** Resolves streams and attachment-like sources before the message goes to the engine. */
 async function resolveSources(mail) {
   const out = { ...mail };
@@ -564,12 +619,14 @@ class Transporter extends EventEmitter {
   async _send(mail, generation) {
     let input;
     try {
+      checkSourceAccess(mail, this.options);
       input = mailInput(await resolveSources(mail));
     } catch (e) {
       e.code = e.code || 'EMESSAGE';
       throw e;
     }
     if (this.options.streamTransport) return this._stream(input);
+    if (this.options.jsonTransport) return this._json(mail, input);
     if (generation !== this._closed) {
       throw Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION', kind: 'connection' });
     }
@@ -599,6 +656,41 @@ class Transporter extends EventEmitter {
       envelope: built.envelope,
       messageId: built.messageId,
       message: this.options.buffer ? message : require('stream').Readable.from([message]),
+    };
+  }
+
+  /**
+   * jsonTransport: the mail as JSON, as Nodemailer's: addresses as `{name, address}`, bodies as
+   * strings, contents base64, `messageId` and `envelope` from the engine (which validated it).
+   */
+  async _json(mail, input) {
+    const built = await native.buildMail(input);
+    if (built.error) throw toError(built.error);
+    const resolved = await resolveSources(mail);
+    const data = { ...resolved };
+    delete data.envelope;
+    for (const key of ['from', 'sender', 'to', 'cc', 'bcc', 'replyTo']) {
+      if (!present(data[key])) continue;
+      const list = jsonAddresses(data[key]);
+      data[key] = key === 'from' || key === 'sender' ? list[0] : list;
+    }
+    for (const key of ['text', 'html', 'watchHtml', 'amp']) {
+      if (Buffer.isBuffer(data[key])) data[key] = data[key].toString();
+    }
+    if (Array.isArray(data.attachments)) {
+      data.attachments = await Promise.all(data.attachments.map(jsonAttachment));
+    }
+    if (data.icalEvent && typeof data.icalEvent === 'object') {
+      const { path: file, content, ...rest } = data.icalEvent;
+      const bytes = content !== undefined ? toBuffer(content) : await readLocal(file, 'icalEvent');
+      data.icalEvent = { ...rest, content: bytes.toString('base64'), encoding: 'base64' };
+    }
+    data.headers = data.headers || {};
+    data.messageId = built.messageId;
+    return {
+      envelope: built.envelope,
+      messageId: built.messageId,
+      message: this.options.skipEncoding ? data : JSON.stringify(data),
     };
   }
 

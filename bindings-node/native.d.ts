@@ -202,11 +202,17 @@ export interface MailInput {
   listOneClick?: boolean
 }
 
+/** The MIME type the core gives a file name (`application/octet-stream` when unknown). */
+export declare function mimeType(filename: string): string
+
 /** A settled call: exactly one of `info` and `error` is set. */
 export interface Outcome {
   info?: SentInfo
   error?: ErrorFields
 }
+
+/** Parses a header-style address list (jsonTransport shows addresses as `{name, address}`). */
+export declare function parseAddressList(value: string): ParsedAddresses
 
 export declare function parseBounce(raw: Buffer, verpSecret?: Buffer | undefined | null, maxSize?: number | undefined | null): BounceOutcome
 
@@ -215,6 +221,21 @@ export declare function parseBounce(raw: Buffer, verpSecret?: Buffer | undefined
  * query keys nested under `tls`, other dotted keys dropped; `{ error }` when it does not parse.
  */
 export declare function parseConnectionUrl(url: string): TransportOptions & { error?: ErrorFields }
+
+/** One mailbox of a parsed address list. */
+export interface ParsedAddress {
+  name: string
+  address: string
+}
+
+/**
+ * An address list parsed by the core's rule (`"Doe, J" <j@x>, k@y`): exactly one of `list`
+ * and `error` is set.
+ */
+export interface ParsedAddresses {
+  list?: Array<ParsedAddress>
+  error?: ErrorFields
+}
 
 /** Reads a `data:` URI by the core's rule (for attachment `path`s and `{ path }` bodies). */
 export declare function parseDataUri(uri: string): DataUri

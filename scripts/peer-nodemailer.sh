@@ -23,6 +23,7 @@ files=(
   test/smtp-transport/smtp-tranport-test.js
   test/smtp-pool/smtp-pool-test.js
   test/well-known/well-known-test.js
+  test/json-transport/json-transport-test.js
 )
 rm -rf "$work" && mkdir -p "$work"
 cp -r "$src/test" "$work/test"

@@ -110,6 +110,51 @@ pub struct DataUri {
     pub error: Option<crate::errors::ErrorFields>,
 }
 
+/// The MIME type the core gives a file name (`application/octet-stream` when unknown).
+#[napi]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
+pub fn mime_type(filename: String) -> String {
+    polymailer::message::guess_content_type(&filename).to_string()
+}
+
+/// One mailbox of a parsed address list.
+#[napi(object)]
+pub struct ParsedAddress {
+    pub name: String,
+    pub address: String,
+}
+
+/// An address list parsed by the core's rule (`"Doe, J" <j@x>, k@y`): exactly one of `list`
+/// and `error` is set.
+#[napi(object)]
+pub struct ParsedAddresses {
+    pub list: Option<Vec<ParsedAddress>>,
+    pub error: Option<crate::errors::ErrorFields>,
+}
+
+/// Parses a header-style address list (jsonTransport shows addresses as `{name, address}`).
+#[napi]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
+pub fn parse_address_list(value: String) -> ParsedAddresses {
+    match polymailer::address::parse_list(&value) {
+        Ok(list) => ParsedAddresses {
+            list: Some(
+                list.into_iter()
+                    .map(|m| ParsedAddress {
+                        name: m.name.unwrap_or_default(),
+                        address: m.address,
+                    })
+                    .collect(),
+            ),
+            error: None,
+        },
+        Err(e) => ParsedAddresses {
+            list: None,
+            error: Some(crate::errors::fields(&e)),
+        },
+    }
+}
+
 /// Reads a `data:` URI by the core's rule (for attachment `path`s and `{ path }` bodies).
 #[napi]
 #[cfg_attr(test, allow(dead_code))] // called from JS only

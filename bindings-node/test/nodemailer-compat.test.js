@@ -347,3 +347,46 @@ test('without a pool each send closes its connection, a refused one too', async 
   assert.equal(open, 0, 'a connection was left open');
   assert.equal(srv.received.length, 1);
 });
+
+test('jsonTransport: addresses as {name, address}, bodies and attachments resolved; disableFileAccess/UrlAccess refuse sources', async () => {
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const file = path.join(os.tmpdir(), `pm-json-${process.pid}.txt`);
+  fs.writeFileSync(file, 'file body');
+  try {
+    const t = nodemailer.createTransport({ jsonTransport: true });
+    const info = await t.sendMail({
+      from: '"Doe, Jane" <jane@example.com>',
+      to: ['a@example.com, "B" <b@example.com>', { name: 'C', address: 'c@example.com' }],
+      subject: 'json',
+      text: { path: file },
+      attachments: [{ filename: 'x.bin', content: Buffer.from([0, 1, 2]) }, { path: file }],
+    });
+    const m = JSON.parse(info.message);
+    assert.deepEqual(m.from, { address: 'jane@example.com', name: 'Doe, Jane' });
+    assert.deepEqual(m.to, [
+      { address: 'a@example.com', name: '' },
+      { address: 'b@example.com', name: 'B' },
+      { address: 'c@example.com', name: 'C' },
+    ]);
+    assert.equal(m.text, 'file body');
+    assert.deepEqual(m.attachments[0], { filename: 'x.bin', content: 'AAEC', contentType: 'application/octet-stream', encoding: 'base64' });
+    assert.equal(Buffer.from(m.attachments[1].content, 'base64').toString(), 'file body');
+    assert.equal(m.attachments[1].filename, path.basename(file));
+    assert.equal(m.messageId, info.messageId);
+    assert.deepEqual(info.envelope, { from: 'jane@example.com', to: ['a@example.com', 'b@example.com', 'c@example.com'] });
+    await assert.rejects(
+      t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x', envelope: { from: 'a@example.com>\r\nRCPT TO:<x@evil.example' } }),
+      (e) => e.code !== undefined && !String(e.message).includes('\n'),
+    );
+
+    const locked = nodemailer.createTransport({ jsonTransport: true, disableFileAccess: true, disableUrlAccess: true });
+    await assert.rejects(locked.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: [{ path: file }] }), { code: 'EFILEACCESS' });
+    await assert.rejects(locked.sendMail({ from: 'a@example.com', to: 'b@example.com', html: { href: 'http://127.0.0.1:9/x' } }), { code: 'EURLACCESS' });
+    const ok = await locked.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'inline', attachments: [{ path: 'data:text/plain;base64,aGk=' }] });
+    assert.equal(JSON.parse(ok.message).attachments[0].content, 'aGk=');
+  } finally {
+    fs.unlinkSync(file);
+  }
+});
