@@ -567,13 +567,13 @@ class Transporter extends EventEmitter {
     }
     this.options = opts;
     // Nodemailer's transport identity (shown in its logs); the version is polymailer's.
-    this.name = opts.streamTransport ? 'StreamTransport' : opts.pool ? 'SMTP (pool)' : 'SMTP';
+    this.name = opts.streamTransport ? 'StreamTransport' : opts.jsonTransport ? 'JSONTransport' : opts.pool ? 'SMTP (pool)' : 'SMTP';
     this.version = require('./package.json').version;
     this._defaults = defaults || {};
     this._meta = new Map();
     this._closed = 0; // generation: messages handed over before a close() fail with it
     this.logger = makeLogger(opts.logger);
-    if (opts.streamTransport) return;
+    if (opts.streamTransport || opts.jsonTransport) return;
     const settings = nativeOptions(opts);
     const problem = checkOptions(settings);
     if (problem) throw toError(problem);
@@ -647,7 +647,11 @@ class Transporter extends EventEmitter {
 
   /** streamTransport: the message as it would be sent (a Buffer with `buffer: true`, else a stream). */
   async _stream(input) {
-    const built = await native.buildMail(input);
+    const dkim = this.options.dkim;
+    const signer = dkim
+      ? { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: String(dkim.privateKey) }
+      : undefined;
+    const built = await native.buildMail(input, signer);
     if (built.error) throw toError(built.error);
     let message = built.message;
     const newline = String(this.options.newline || '').toLowerCase();
@@ -711,7 +715,7 @@ class Transporter extends EventEmitter {
 
   verify(callback) {
     const p = (async () => {
-      if (this.options.streamTransport) return true;
+      if (this.options.streamTransport || this.options.jsonTransport) return true;
       const engine = await this._engine();
       if (this._oauth2) await this._oauth2.get(false);
       const o = await engine.verify();

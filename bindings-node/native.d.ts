@@ -53,8 +53,11 @@ export interface BounceOutcome {
   table: string
 }
 
-/** Builds the mail as it would be sent (attachment files read on the core's runtime). */
-export declare function buildMail(mail: MailInput): Promise<Built>
+/**
+ * Builds the mail as it would be sent (attachment files read on the core's runtime),
+ * DKIM-signed when `dkim` is given (streamTransport with Nodemailer's `dkim` option).
+ */
+export declare function buildMail(mail: MailInput, dkim?: DkimOptions | undefined | null): Promise<Built>
 
 /**
  * A message built without sending (Nodemailer's `streamTransport`): exactly one of

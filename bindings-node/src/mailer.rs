@@ -88,15 +88,27 @@ pub struct Built {
     pub error: Option<ErrorFields>,
 }
 
-/// Builds the mail as it would be sent (attachment files read on the core's runtime).
+/// Builds the mail as it would be sent (attachment files read on the core's runtime),
+/// DKIM-signed when `dkim` is given (streamTransport with Nodemailer's `dkim` option).
 #[napi(ts_return_type = "Promise<Built>")]
 #[cfg_attr(test, allow(dead_code))] // called from JS only
-pub fn build_mail<'env>(env: &'env Env, mail: MailInput) -> Result<Object<'env>> {
+pub fn build_mail<'env>(
+    env: &'env Env,
+    mail: MailInput,
+    dkim: Option<crate::config::DkimOptions>,
+) -> Result<Object<'env>> {
     let outgoing = Outgoing::try_from(mail);
+    let signer = dkim.map(|d| d.config()).transpose();
     let (deferred, promise) = env.create_deferred::<Built, _>()?;
     runtime::spawn(async move {
         let built = outgoing
             .and_then(|o| o.prepare())
+            .and_then(|mut p| {
+                if let Some(signer) = signer? {
+                    p.content = signer.sign(std::mem::take(&mut p.content))?;
+                }
+                Ok(p)
+            })
             .and_then(|p| Ok((p.content.into_bytes()?, p.envelope, p.message_id)));
         let built = match built {
             Ok((bytes, envelope, message_id)) => Built {

@@ -339,6 +339,29 @@ test('DKIM signature verifies with dkimpy', async () => {
   assert.equal(dkimVerify(got.eml, path.join(dir, 'dkim-rsa.txt')).ok, false);
 });
 
+test('streamTransport with dkim: the built message carries a signature dkimpy verifies', async () => {
+  const dir = certs();
+  const t = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    dkim: { domainName: 'example.com', keySelector: 'sel', privateKey: fs.readFileSync(path.join(dir, 'dkim-rsa.pkcs8.pem'), 'utf8') },
+  });
+  const info = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'signed', text: 'streamed and signed' });
+  assert.ok(info.message.toString().startsWith('DKIM-Signature:'));
+  const eml = path.join(require('os').tmpdir(), `pm-stream-dkim-${process.pid}.eml`);
+  try {
+    fs.writeFileSync(eml, info.message);
+    const result = dkimVerify(eml, path.join(dir, 'dkim-rsa.txt'));
+    assert.ok(result.ok, result.output);
+    fs.writeFileSync(eml, info.message.toString().replace('streamed and signed', 'streamed and forged'));
+    assert.equal(dkimVerify(eml, path.join(dir, 'dkim-rsa.txt')).ok, false);
+  } finally {
+    fs.unlinkSync(eml);
+  }
+  const unsigned = await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+  assert.ok(!unsigned.message.toString().includes('DKIM-Signature'));
+});
+
 test('a pool of 4 delivers 500 concurrent messages exactly once', async () => {
   const srv = await capture();
   const t = nodemailer.createTransport({
