@@ -448,6 +448,8 @@ class OAuth2Tokens {
       [token, expires] = await new Promise((resolve, reject) =>
         provision(user, Boolean(renew), (err, accessToken, exp) => (err ? reject(authError(err.message || String(err), err)) : resolve([accessToken, exp])))
       );
+    } else if (this.auth.serviceClient && this.auth.privateKey) {
+      [token, expires] = await this._serviceToken();
     } else if (this.auth.refreshToken && this.auth.clientId) {
       [token, expires] = await this._refresh();
     } else {
@@ -463,13 +465,43 @@ class OAuth2Tokens {
   }
 
   /** POSTs the refresh token to the token endpoint (`accessUrl`). */
-  async _refresh() {
-    const body = new URLSearchParams({
+  _refresh() {
+    return this._grant({
       client_id: this.auth.clientId,
       client_secret: this.auth.clientSecret || '',
       refresh_token: this.auth.refreshToken,
       grant_type: 'refresh_token',
-    }).toString();
+    });
+  }
+
+  /**
+   * A service account (`serviceClient`, `privateKey`): an RS256-signed JWT assertion for `user`
+   * (RFC 7523), as Nodemailer's XOAuth2 makes it for Google Workspace delegation.
+   */
+  _serviceToken() {
+    const iat = Math.floor(Date.now() / 1000);
+    const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+    const claims = {
+      iss: this.auth.serviceClient,
+      scope: this.auth.scope || 'https://mail.google.com/',
+      sub: this.auth.user,
+      aud: this.auth.accessUrl || DEFAULT_ACCESS_URL,
+      iat,
+      exp: iat + (Math.min(Math.max(Number(this.auth.serviceRequestTimeout) || 0, 0), 3600) || 300),
+    };
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}`;
+    let signature;
+    try {
+      signature = require('crypto').sign('RSA-SHA256', Buffer.from(unsigned), this.auth.privateKey).toString('base64url');
+    } catch (e) {
+      throw authError(`service account key: ${e.message}`, e);
+    }
+    return this._grant({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${signature}` });
+  }
+
+  /** POSTs a grant to the token endpoint; [token, expiry ms]. */
+  async _grant(fields) {
+    const body = new URLSearchParams(fields).toString();
     let answer;
     try {
       answer = await postJson(new URL(this.auth.accessUrl || DEFAULT_ACCESS_URL), body, { 'Content-Type': 'application/x-www-form-urlencoded' });

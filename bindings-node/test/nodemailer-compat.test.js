@@ -390,3 +390,48 @@ test('jsonTransport: addresses as {name, address}, bodies and attachments resolv
     fs.unlinkSync(file);
   }
 });
+
+test('OAuth2 service account: an RS256 JWT assertion for the user is exchanged for the token', async () => {
+  const crypto = require('crypto');
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const srv = await smtp({
+    authMethods: ['XOAUTH2'],
+    authOptional: false,
+    onAuth(auth, session, cb) {
+      if (auth.username === 'user@example.com' && auth.accessToken === 'svc-token') return cb(null, { user: auth.accessToken });
+      cb(null, { data: { status: '401', schemes: 'bearer', scope: 'x' } });
+    },
+  });
+  let claims = null;
+  const endpoint = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      const [h, p, s] = String(form.get('assertion')).split('.');
+      const ok = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+        && crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), publicKey, Buffer.from(s, 'base64url'));
+      claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(ok ? { access_token: 'svc-token', expires_in: 3600 } : { error: 'invalid_grant' }));
+    });
+  });
+  await new Promise((r) => endpoint.listen(0, '127.0.0.1', r));
+  servers.push(endpoint);
+  const accessUrl = `http://127.0.0.1:${endpoint.address().port}/token`;
+  const auth = { type: 'OAuth2', user: 'user@example.com', serviceClient: 'svc-123', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }), accessUrl };
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true, auth });
+  await t.sendMail(mail());
+  assert.equal(srv.received.at(-1).user, 'svc-token');
+  assert.equal(claims.iss, 'svc-123');
+  assert.equal(claims.sub, 'user@example.com');
+  assert.equal(claims.aud, accessUrl);
+  assert.equal(claims.scope, 'https://mail.google.com/');
+  assert.equal(claims.exp - claims.iat, 300);
+  // Another key: the endpoint refuses the assertion, the send fails with EAUTH, nothing sent.
+  const before = srv.received.length;
+  const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const wrong = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true, auth: { ...auth, privateKey: other } });
+  await assert.rejects(wrong.sendMail(mail()), (e) => e.code === 'EAUTH');
+  assert.equal(srv.received.length, before);
+});
