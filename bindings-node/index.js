@@ -194,7 +194,7 @@ function wholeFileStream(v) {
 
 /**
  * text / html / raw as Nodemailer takes them: a string or Buffer, a stream, or an
- * attachment-like { content } / { path } (a local file or a data: URI). URLs are not fetched.
+ * attachment-like { content } / { path } (a local file, a data: URI, an http(s) URL) / { href }.
  */
 async function bodySource(v, field) {
   if (v === undefined || v === null || v === false || typeof v === 'string' || Buffer.isBuffer(v)) return v;
@@ -202,10 +202,11 @@ async function bodySource(v, field) {
   if (isStream(v)) return collect(v);
   if (typeof v === 'object') {
     if (v.content !== undefined) return bodySource(v.content, field);
-    if (v.href !== undefined) throw messageError(`${field}: fetching URLs (href) is not supported; pass content or a local path`);
+    if (v.href !== undefined) return fetchUrl(v.href, v.httpHeaders, field);
     if (typeof v.path === 'string') {
       if (v.path.startsWith('data:')) return dataUri(v.path).content;
-      if (v.path.includes('://')) throw messageError(`${field}: path ${JSON.stringify(v.path)}: only local files are read`);
+      if (/^https?:\/\//i.test(v.path)) return fetchUrl(v.path, v.httpHeaders, field);
+      if (v.path.includes('://')) throw messageError(`${field}: path ${JSON.stringify(v.path)}: only local files and http(s) URLs are read`);
       try {
         return await fs.promises.readFile(v.path);
       } catch (e) {
@@ -216,11 +217,30 @@ async function bodySource(v, field) {
   return String(v);
 }
 
+/**
+ * Nodemailer's `href` (and http(s) `path`) sources: fetched with a bound (60 s), a non-2xx
+ * answer or another scheme is an EMESSAGE error. `disableUrlAccess` refuses them earlier.
+ */
+async function fetchUrl(url, headers, field) {
+  if (!/^https?:\/\//i.test(String(url))) throw messageError(`${field}: only http(s) URLs are fetched, not ${JSON.stringify(String(url))}`);
+  let res;
+  try {
+    res = await fetch(String(url), { headers: headers || {}, signal: AbortSignal.timeout(60000), redirect: 'follow' });
+  } catch (e) {
+    throw messageError(`${field}: fetching ${url} failed: ${e.message}`);
+  }
+  if (!res.ok) throw messageError(`${field}: fetching ${url} answered ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
 /** Attachment streams and data: URIs become what the engine takes: a Buffer or a file path. */
 async function attachmentSource(a) {
   if (a === null || typeof a !== 'object') return a;
-  if (a.href !== undefined && a.content === undefined && a.path === undefined) {
-    throw messageError(`attachment ${a.filename || ''}: fetching URLs (href) is not supported; pass content or a local path`);
+  const url = a.content === undefined && (a.href !== undefined ? String(a.href) : /^https?:\/\//i.test(String(a.path || '')) ? a.path : null);
+  if (url) {
+    const content = await fetchUrl(url, a.httpHeaders, `attachment ${a.filename || ''}`);
+    const filename = a.filename !== undefined ? a.filename : url.split('/').pop().split('?').shift() || 'attachment';
+    return { ...a, href: undefined, path: undefined, content, filename };
   }
   if (isStream(a.content)) {
     if (wholeFileStream(a.content)) {

@@ -435,3 +435,27 @@ test('OAuth2 service account: an RS256 JWT assertion for the user is exchanged f
   await assert.rejects(wrong.sendMail(mail()), (e) => e.code === 'EAUTH');
   assert.equal(srv.received.length, before);
 });
+
+test('href and http(s) paths are fetched (bounded); a failing URL is EMESSAGE and nothing is sent', async () => {
+  const srv = await smtp();
+  const web = http.createServer((req, res) => {
+    if (req.url === '/body.html') return res.end('<p>fetched html</p>');
+    if (req.url === '/file.bin?x=1') return res.end(Buffer.from([7, 8, 9]));
+    res.statusCode = 404;
+    res.end('no');
+  });
+  await new Promise((r) => web.listen(0, '127.0.0.1', r));
+  servers.push(web);
+  const base = `http://127.0.0.1:${web.address().port}`;
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true });
+  await t.sendMail(mail({ html: { href: `${base}/body.html` }, attachments: [{ path: `${base}/file.bin?x=1` }] }));
+  const got = srv.received.at(-1).data;
+  assert.ok(got.includes('<p>fetched html</p>'), got);
+  assert.ok(got.includes('filename=file.bin'), got);
+  // The fetched bytes, as 7bit (they are ASCII) or base64.
+  assert.ok(got.includes('\x07\x08\x09') || got.includes(Buffer.from([7, 8, 9]).toString('base64')), got);
+  const before = srv.received.length;
+  await assert.rejects(t.sendMail(mail({ attachments: [{ href: `${base}/missing` }] })), (e) => e.code === 'EMESSAGE');
+  await assert.rejects(t.sendMail(mail({ text: { href: 'ftp://127.0.0.1/x' } })), (e) => e.code === 'EMESSAGE');
+  assert.equal(srv.received.length, before);
+});

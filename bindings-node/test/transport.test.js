@@ -176,7 +176,7 @@ test('streams, { path } bodies and data: URIs are read as Nodemailer reads them'
   assert.ok(part(data, 'big.bin').equals(big), 'file stream arrived altered');
   assert.deepEqual([...part(data, 'piped.bin')], [0, 1, 2, 255]);
   assert.equal(part(data, 'hello.txt').toString(), 'hello world');
-  // URLs are never fetched: a clear EMESSAGE, nothing sent.
+  // An unreachable URL, a missing file: a clear EMESSAGE, nothing sent.
   for (const mail of [
     { html: { path: 'http://127.0.0.2/x.html' } },
     { attachments: [{ filename: 'x', href: 'https://127.0.0.2/x' }] },
