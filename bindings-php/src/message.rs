@@ -139,27 +139,26 @@ pub fn build(m: &Draft<'_>) -> Result<Prepared, String> {
     build_any(m)
 }
 
-/// The header block the message would have (PHPMailer's `createHeader()`): recipients and a
-/// body are not required.
-pub fn header_block(m: &Draft<'_>) -> Result<String, String> {
-    let p = build_any(m)?;
-    let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
-    let end = bytes
+/// The message as built, split after its header block (recipients and a body not required):
+/// the header lines (each with its CRLF) and the MIME body.
+fn built_parts(m: &Draft<'_>) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut bytes = build_any(m)?.content.to_bytes().map_err(|e| e.to_string())?;
+    let split = bytes
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map_or(bytes.len(), |i| i + 2);
-    Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+    let body = bytes.split_off(split);
+    Ok((bytes, body.get(2..).unwrap_or_default().to_vec()))
+}
+
+/// The header block the message would have (PHPMailer's `createHeader()`).
+pub fn header_block(m: &Draft<'_>) -> Result<String, String> {
+    built_parts(m).map(|(head, _)| String::from_utf8_lossy(&head).into_owned())
 }
 
 /// The MIME body the message would have (PHPMailer's `createBody()`).
 pub fn body_block(m: &Draft<'_>) -> Result<Vec<u8>, String> {
-    let p = build_any(m)?;
-    let bytes = p.content.to_bytes().map_err(|e| e.to_string())?;
-    let start = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(bytes.len(), |i| i + 4);
-    Ok(bytes[start..].to_vec())
+    built_parts(m).map(|(_, body)| body)
 }
 
 fn build_any(m: &Draft<'_>) -> Result<Prepared, String> {
