@@ -18,13 +18,11 @@ final class BounceTest extends TestCase
         return __DIR__ . '/../../tests/bounces';
     }
 
+    use LocalServers;
+
     private function mailer(int $port): PHPMailer
     {
-        $mail = new PHPMailer(true);
-        $mail->isSMTP();
-        $mail->Host = '127.0.0.1';
-        $mail->Port = $port;
-        $mail->SMTPAutoTLS = false;
+        $mail = self::localMailer($port);
         $mail->setFrom('news@example.com', 'News');
         $mail->Subject = 'subject';
         $mail->Body = 'body';

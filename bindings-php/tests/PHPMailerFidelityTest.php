@@ -9,7 +9,6 @@ use Polymailer\PHPMailer\Exception;
 use Polymailer\PHPMailer\OAuth;
 use Polymailer\PHPMailer\OAuthTokenProvider;
 use Polymailer\PHPMailer\SMTP;
-use Polymailer\Tests\CaptureServer;
 
 use function Polymailer\Tests\certs;
 use function Polymailer\Tests\dkim_verify;
@@ -27,14 +26,13 @@ final class StaticTokenProvider implements OAuthTokenProvider
 
 final class PHPMailerFidelityTest extends TestCase
 {
-    private array $servers = [];
+    use LocalServers;
+
     private array $tmp = [];
 
     protected function tearDown(): void
     {
-        foreach ($this->servers as $s) {
-            $s->stop();
-        }
+        $this->stopServers();
         foreach (array_reverse($this->tmp) as $path) {
             if (is_dir($path)) {
                 exec('rm -rf ' . escapeshellarg($path));
@@ -44,18 +42,9 @@ final class PHPMailerFidelityTest extends TestCase
         PHPMailer::setLE("\r\n");
     }
 
-    private function capture(string ...$args): CaptureServer
-    {
-        return $this->servers[] = new CaptureServer($args);
-    }
-
     private function mailer(int $port): PHPMailer
     {
-        $mail = new PHPMailer(true);
-        $mail->isSMTP();
-        $mail->Host = '127.0.0.1';
-        $mail->Port = $port;
-        $mail->SMTPAutoTLS = false;
+        $mail = self::localMailer($port);
         $mail->setFrom('sender@example.com', 'Sender');
         $mail->addAddress('rcpt@example.com');
         $mail->Subject = 'subject';

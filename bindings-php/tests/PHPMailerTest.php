@@ -5,40 +5,17 @@ use PHPUnit\Framework\TestCase;
 use Polymailer\PHPMailer\PHPMailer;
 use Polymailer\PHPMailer\Exception;
 use Polymailer\PHPMailer\SMTP;
-use Polymailer\Tests\CaptureServer;
-use Polymailer\Tests\SmtpSink;
 
 use function Polymailer\Tests\certs;
 use function Polymailer\Tests\dkim_verify;
 
 final class PHPMailerTest extends TestCase
 {
-    private array $servers = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->servers as $s) {
-            $s->stop();
-        }
-    }
-
-    private function capture(string ...$args): CaptureServer
-    {
-        return $this->servers[] = new CaptureServer($args);
-    }
-
-    private function sink(string ...$args): SmtpSink
-    {
-        return $this->servers[] = new SmtpSink($args);
-    }
+    use LocalServers;
 
     private function plain(int $port, bool $exceptions = true): PHPMailer
     {
-        $mail = new PHPMailer($exceptions);
-        $mail->isSMTP();
-        $mail->Host = '127.0.0.1';
-        $mail->Port = $port;
-        $mail->SMTPAutoTLS = false;
+        $mail = self::localMailer($port, $exceptions);
         $mail->setFrom('sender@example.com', 'Sender');
         $mail->addAddress('rcpt@example.com');
         $mail->Subject = 'subject';
