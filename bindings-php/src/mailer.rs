@@ -577,15 +577,7 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let inline = arg_string(disposition) == "inline";
-        let cid = inline.then(String::new);
-        let opts = AttachOptions {
-            encoding,
-            kind,
-            disposition,
-            default_disposition: "attachment",
-            cid,
-        };
+        let opts = AttachOptions::attachment(encoding, kind, disposition);
         self.attach_file(path, name, opts)
     }
 
@@ -598,15 +590,7 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let inline = arg_string(disposition) == "inline";
-        let cid = inline.then(String::new);
-        let opts = AttachOptions {
-            encoding,
-            kind,
-            disposition,
-            default_disposition: "attachment",
-            cid,
-        };
+        let opts = AttachOptions::attachment(encoding, kind, disposition);
         self.attach_bytes(string, Some(filename), opts)
     }
 
@@ -620,14 +604,7 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let cid = Some(arg_string(Some(cid)));
-        let opts = AttachOptions {
-            encoding,
-            kind,
-            disposition,
-            default_disposition: "inline",
-            cid,
-        };
+        let opts = AttachOptions::embedded(cid, encoding, kind, disposition);
         self.attach_file(path, name, opts)
     }
 
@@ -641,14 +618,7 @@ impl PHPMailer {
         kind: Option<&Zval>,
         disposition: Option<&Zval>,
     ) -> PhpResult<bool> {
-        let cid = Some(arg_string(Some(cid)));
-        let opts = AttachOptions {
-            encoding,
-            kind,
-            disposition,
-            default_disposition: "inline",
-            cid,
-        };
+        let opts = AttachOptions::embedded(cid, encoding, kind, disposition);
         self.attach_bytes(string, name, opts)
     }
 

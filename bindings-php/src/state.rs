@@ -34,7 +34,40 @@ pub(crate) struct AttachOptions<'a> {
     pub cid: Option<String>,
 }
 
-impl AttachOptions<'_> {
+impl<'a> AttachOptions<'a> {
+    /// `addAttachment`/`addStringAttachment`: inline (under the file name) only when asked.
+    pub(crate) fn attachment(
+        encoding: Option<&'a Zval>,
+        kind: Option<&'a Zval>,
+        disposition: Option<&'a Zval>,
+    ) -> Self {
+        let inline = arg_string(disposition) == "inline";
+        AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "attachment",
+            cid: inline.then(String::new),
+        }
+    }
+
+    /// `addEmbeddedImage`/`addStringEmbeddedImage`: inline under `cid`.
+    pub(crate) fn embedded(
+        cid: &Zval,
+        encoding: Option<&'a Zval>,
+        kind: Option<&'a Zval>,
+        disposition: Option<&'a Zval>,
+    ) -> Self {
+        let cid = Some(arg_string(Some(cid)));
+        AttachOptions {
+            encoding,
+            kind,
+            disposition,
+            default_disposition: "inline",
+            cid,
+        }
+    }
+
     /// Encoding (`base64` by default), type, disposition as strings.
     fn strings(&self) -> (String, String, String) {
         let or = |z: Option<&Zval>, d: &str| match z.filter(|z| !z.is_null()) {
