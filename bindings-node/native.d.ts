@@ -10,13 +10,17 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeTransport {
-  constructor(options: TransportOptions)
+  /** `on_settle(id, outcome)` receives each `send`'s outcome, under the id `send` returned. */
+  constructor(options: TransportOptions, onSettle: (arg0: number, arg1: Outcome) => void)
   /** The deliverability check of this transport's own setup (DKIM key, server, domain). */
   preflight(domain: string | undefined | null, pairs: Array<CheckPair>): Promise<CheckOutcome>
   /** Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked). */
   takeTranscript(): Array<Array<string>>
-  /** Sends one mail; resolves to `{info}` or `{error}` (never rejects). */
-  send(mail: MailInput): Promise<Outcome>
+  /**
+   * Sends one mail; its outcome (`{info}` or `{error}`) goes to `on_settle` under the
+   * returned id.
+   */
+  send(mail: MailInput): number
   /** Connects, upgrades, authenticates, quits; resolves to `{}` or `{error}`. */
   verify(): Promise<Outcome>
   /** QUITs pooled connections. */

@@ -8,3 +8,11 @@ mod config;
 mod errors;
 mod mailer;
 mod message;
+
+/// One runtime worker: with the JavaScript thread building each mail and the worker owning the
+/// sockets, a reply reaches its send without a hop between workers (`POLYMAILER_WORKER_THREADS`
+/// still decides).
+#[napi_derive::module_init]
+fn init() {
+    polymailer::runtime::prefer_worker_threads(1);
+}

@@ -5,6 +5,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polymailer::{runtime, Direction, Mailer, Outgoing, Recorder, SendReport, TransportConfig};
 
+use std::sync::Arc;
+
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+
 use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
 use crate::message::MailInput;
@@ -132,11 +136,37 @@ pub fn build_mail<'env>(
     Ok(promise)
 }
 
+/// Where settled sends go: one threadsafe function per transport, called with `(id, outcome)`
+/// on the JavaScript thread. One per transport, not one per call as a Promise's would be (that
+/// costs a libuv handle opened and closed for every message).
+type Settle = ThreadsafeFunction<(u32, Outcome), (), FnArgs<(u32, Outcome)>, Status, false, true>;
+
+/// Keeps the event loop alive while sends are under way, as Nodemailer's sockets do, and lets
+/// the process exit when none is. Touched on the JavaScript thread only.
+struct InFlight {
+    count: std::cell::Cell<u32>,
+    next_id: std::cell::Cell<u32>,
+}
+
 #[napi]
 pub struct NativeTransport {
     mailer: Mailer,
     transcript: Option<Recorder>,
+    settle: Arc<Settle>,
+    in_flight: std::rc::Rc<InFlight>,
 }
+
+/// A mail built on the JavaScript thread, or still to be built on the runtime.
+enum Work {
+    Built(polymailer::Result<polymailer::Prepared>),
+    ToBuild(polymailer::Result<Outgoing>),
+}
+
+/// The JavaScript-thread counter moved into the threadsafe function's callback, which napi
+/// runs on the JavaScript thread only.
+struct SendPtr(std::rc::Weak<InFlight>);
+// SAFETY: the callback holding it is called on the JavaScript thread, where it was made.
+unsafe impl Send for SendPtr {}
 
 /// Runs `work` on the core runtime and settles the returned Promise with its outcome.
 fn promise<'env, F>(env: &'env Env, work: F) -> Result<Object<'env>>
@@ -164,17 +194,46 @@ pub fn check_options(options: TransportOptions) -> Option<ErrorFields> {
 
 #[napi]
 impl NativeTransport {
+    /// `on_settle(id, outcome)` receives each `send`'s outcome, under the id `send` returned.
     #[napi(constructor)]
-    pub fn new(options: TransportOptions) -> Result<Self> {
+    pub fn new(options: TransportOptions, on_settle: Function<FnArgs<(u32, Outcome)>, ()>) -> Result<Self> {
         let record = options.record_transcript.unwrap_or(false);
         let mut config = TransportConfig::try_from(options).map_err(throw)?;
         let transcript = record.then(Recorder::recording);
         if let Some(r) = &transcript {
             config.transcript = Some(r.hook());
         }
+        let in_flight = std::rc::Rc::new(InFlight {
+            count: std::cell::Cell::new(0),
+            next_id: std::cell::Cell::new(0),
+        });
+        let raw: Arc<std::sync::OnceLock<usize>> = Arc::default();
+        let settle = {
+            let in_flight = SendPtr(std::rc::Rc::downgrade(&in_flight));
+            let raw = raw.clone();
+            on_settle
+                .build_threadsafe_function::<(u32, Outcome)>()
+                .weak::<true>()
+                .callee_handled::<false>()
+                .build_callback(move |ctx| {
+                    // On the JavaScript thread: the last send settled lets the loop go.
+                    if let (Some(f), Some(&tsfn)) = (in_flight.0.upgrade(), raw.get()) {
+                        let n = f.count.get().saturating_sub(1);
+                        f.count.set(n);
+                        if n == 0 {
+                            // SAFETY: the JavaScript thread, a live threadsafe function.
+                            unsafe { napi::sys::napi_unref_threadsafe_function(ctx.env.raw(), tsfn as _) };
+                        }
+                    }
+                    Ok(FnArgs::from(ctx.value))
+                })?
+        };
+        let _ = raw.set(settle.raw() as usize);
         Ok(NativeTransport {
             mailer: Mailer::new(config).map_err(throw)?,
             transcript,
+            settle: Arc::new(settle),
+            in_flight,
         })
     }
 
@@ -210,21 +269,40 @@ impl NativeTransport {
             .collect()
     }
 
-    /// Sends one mail; resolves to `{info}` or `{error}` (never rejects).
-    #[napi(ts_return_type = "Promise<Outcome>")]
-    pub fn send<'env>(&self, env: &'env Env, mail: MailInput) -> Result<Object<'env>> {
+    /// Sends one mail; its outcome (`{info}` or `{error}`) goes to `on_settle` under the
+    /// returned id.
+    #[napi]
+    pub fn send(&self, env: &Env, mail: MailInput) -> Result<u32> {
         let mailer = self.mailer.clone();
         let outgoing = Outgoing::try_from(mail);
-        promise(env, async move {
-            let result = match outgoing {
-                Ok(o) => match o.prepare() {
-                    Ok(p) => mailer.send_prepared(p).await,
-                    Err(e) => Err(e),
-                },
+        let f = &self.in_flight;
+        let id = f.next_id.get();
+        f.next_id.set(id.wrapping_add(1));
+        if f.count.get() == 0 {
+            // SAFETY: the JavaScript thread, a live threadsafe function.
+            unsafe { napi::sys::napi_ref_threadsafe_function(env.raw(), self.settle.raw()) };
+        }
+        f.count.set(f.count.get() + 1);
+        let settle = self.settle.clone();
+        // A small message builds here, on the JavaScript thread (microseconds): the runtime's
+        // worker then only talks SMTP, and concurrent sends reach it already built. A large one
+        // (or one with files to open) is built on the runtime, never blocking the event loop.
+        let work = match outgoing {
+            Ok(o) if o.builds_quickly() => Work::Built(o.prepare()),
+            o => Work::ToBuild(o),
+        };
+        runtime::spawn(async move {
+            let prepared = match work {
+                Work::Built(p) => p,
+                Work::ToBuild(o) => o.and_then(|o| o.prepare()),
+            };
+            let result = match prepared {
+                Ok(p) => mailer.send_prepared(p).await,
                 Err(e) => Err(e),
             };
-            Outcome::from(result)
-        })
+            settle.call((id, Outcome::from(result)), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        Ok(id)
     }
 
     /// Connects, upgrades, authenticates, quits; resolves to `{}` or `{error}`.

@@ -430,15 +430,19 @@ test('a pending send keeps the process alive; an idle pooled transport does not'
     const t = require(${JSON.stringify(path.resolve(__dirname, '..'))}).createTransport({ host: '127.0.0.1', port: ${srv.port}, ignoreTLS: true, pool: true });
     const big = 'x'.repeat(200000); // built on a runtime thread, not on the event loop
     t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'small', text: 'x' }).then((i) => console.log(i.response.slice(0, 3)));
-    t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'large', text: big }).then((i) => console.log(i.response.slice(0, 3)));`;
+    t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'large', text: big }).then((i) => {
+      console.log(i.response.slice(0, 3));
+      // Started once nothing is in flight: the loop is held again.
+      setImmediate(() => t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'later', text: 'x' }).then((i) => console.log(i.response.slice(0, 3))));
+    });`;
   const { spawnSync } = require('child_process');
   const started = Date.now();
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split('\n'), ['250', '250']);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['250', '250', '250']);
   assert.ok(Date.now() - started < 15000, 'exited once idle, without close()');
-  const got = await srv.waitFor(2);
-  assert.deepEqual(got.map((g) => header(g.data, 'Subject')).sort(), ['large', 'small']);
+  const got = await srv.waitFor(3);
+  assert.deepEqual(got.map((g) => header(g.data, 'Subject')).sort(), ['large', 'later', 'small']);
 });
 
 // The trust matrix over implicit TLS: polymailer accepts exactly what Node's own TLS (OpenSSL,

@@ -107,6 +107,30 @@ struct Queue {
     workers: usize,
 }
 
+/// A place among the pool's workers held by a caller sending its own message; given back on
+/// drop, to a spawned worker when messages are waiting.
+struct WorkerSlot<'a> {
+    mailer: &'a Mailer,
+}
+
+impl Drop for WorkerSlot<'_> {
+    fn drop(&mut self) {
+        let hand_over = {
+            let mut q = self.mailer.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.jobs.is_empty() {
+                q.workers -= 1;
+                false
+            } else {
+                true
+            }
+        };
+        if hand_over {
+            let mailer = self.mailer.clone();
+            runtime::get().spawn(async move { mailer.worker().await });
+        }
+    }
+}
+
 /// Sends messages over a pool of at most `config.pool.max_connections` open connections.
 /// Cheap to clone; clones share the pool.
 #[derive(Clone)]
@@ -190,6 +214,11 @@ impl Mailer {
             return results.pop().expect("one result per message");
         }
         let prepared = self.signed(prepared)?;
+        // With a connection free and nothing waiting, the caller's own task sends: no task
+        // spawned, no hop to another thread (what a sequential `await send` loop meets).
+        if let Some(slot) = self.reserve_worker() {
+            return self.send_inline(slot, prepared).await;
+        }
         let (reply, result) = tokio::sync::oneshot::channel();
         self.enqueue(vec![Job { prepared, reply }]);
         result
@@ -203,6 +232,35 @@ impl Mailer {
             prepared.content = dkim.sign(std::mem::take(&mut prepared.content))?;
         }
         Ok(prepared)
+    }
+
+    /// A worker's place for the caller when one is free and no message is waiting.
+    fn reserve_worker(&self) -> Option<WorkerSlot<'_>> {
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if !q.jobs.is_empty() || q.workers >= self.shared.config.pool.max_connections {
+            return None;
+        }
+        self.shared.closed.store(false, std::sync::atomic::Ordering::SeqCst);
+        q.workers += 1;
+        Some(WorkerSlot { mailer: self })
+    }
+
+    /// One message sent as a worker would (pooled connection, rate limit, resending when the
+    /// connection had died before it was sent). Messages queued meanwhile go to a worker that
+    /// takes over the place when it is given back, also when this future is dropped midway.
+    async fn send_inline(&self, slot: WorkerSlot<'_>, prepared: Prepared) -> Result<SendReport> {
+        let result = {
+            let _permit = self.shared.permits.acquire().await.expect("semaphore never closed");
+            let mut conn: Option<(Connection, bool)> = self.take_idle().map(|c| (c, true));
+            self.wait_for_rate().await;
+            let result = self.send_jobs(&mut conn, std::slice::from_ref(&prepared)).await.pop();
+            if let Some((c, _)) = conn {
+                self.put_back(c).await;
+            }
+            result
+        };
+        drop(slot);
+        result.unwrap_or_else(|| Err(Error::new(ErrorKind::Io, Stage::Build, "send task ended")))
     }
 
     /// Queues jobs and starts workers (one per connection, up to `max_connections`). Sends

@@ -218,3 +218,73 @@ fn trickle_reader_is_bounded() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(start.elapsed() < Duration::from_secs(8), "took {:?}", start.elapsed());
 }
+
+/// A caller that gives up on its send (its future dropped midway, here by a timeout) gives its
+/// place in the pool back: with one connection allowed, the next sends still go out, on a new
+/// connection, and so do sends queued behind the dropped one.
+#[test]
+fn a_send_dropped_midway_gives_its_place_back() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, delivered) = mpsc::channel();
+    thread::spawn(move || {
+        // First connection: takes DATA, then never answers.
+        let (stream, _) = listener.accept().unwrap();
+        let mut stalled = Session {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+            seen: Vec::new(),
+        };
+        stalled.say("220 scripted\r\n");
+        stalled.until_data();
+        // Later connections: a well-behaved server, counting what it accepts.
+        for stream in listener.incoming() {
+            let stream = stream.unwrap();
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut s = Session {
+                    reader: BufReader::new(stream.try_clone().unwrap()),
+                    stream,
+                    seen: Vec::new(),
+                };
+                s.say("220 scripted\r\n");
+                loop {
+                    s.until_data();
+                    loop {
+                        match s.line() {
+                            Some(l) if l == "." => break,
+                            Some(_) => {}
+                            None => return,
+                        }
+                    }
+                    s.say("250 queued\r\n");
+                    let _ = tx.send(());
+                }
+            });
+        }
+        drop(stalled);
+    });
+    let mut cfg = config(port, Duration::from_secs(30));
+    cfg.pool.max_connections = 1;
+    let mailer = Mailer::new(cfg).unwrap();
+    let m = message(0);
+    polymailer::runtime::block_on(async {
+        let dropped = tokio::time::timeout(Duration::from_millis(500), mailer.send(&m)).await;
+        assert!(dropped.is_err(), "the stalled send was expected to be cut off");
+        let both = async { tokio::join!(mailer.send(&m), mailer.send(&m)) };
+        let (a, b) = tokio::time::timeout(Duration::from_secs(15), both)
+            .await
+            .expect("the pool still sends after a dropped send");
+        a.unwrap();
+        b.unwrap();
+    });
+    for _ in 0..2 {
+        delivered.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
+    // The worker that answered the queued send puts its connection back just after.
+    let start = Instant::now();
+    while !mailer.is_idle() && start.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(mailer.is_idle());
+}
