@@ -623,8 +623,14 @@ function nativeTransport(settings) {
 class Transporter extends EventEmitter {
   constructor(options, defaults) {
     super();
-    let opts = typeof options === 'string' ? parseConnectionUrl(options) : { ...(options || {}) };
-    if (opts.url) opts = { ...parseConnectionUrl(opts.url), ...opts };
+    let opts = typeof options === 'string' ? {} : { ...(options || {}) };
+    try {
+      if (typeof options === 'string') opts = parseConnectionUrl(options);
+      if (opts.url) opts = { ...parseConnectionUrl(opts.url), ...opts };
+    } catch (e) {
+      // Nodemailer takes any URL and fails once it connects: verify() and sendMail() say why.
+      this._unusable = e;
+    }
     if (opts.service) {
       // An unknown service leaves the options as given (Nodemailer's rule: host and port stand).
       const known = wellKnown(opts.service);
@@ -641,7 +647,7 @@ class Transporter extends EventEmitter {
     this._meta = new Map();
     this._closed = 0; // generation: messages handed over before a close() fail with it
     this.logger = makeLogger(opts.logger);
-    if (opts.streamTransport || opts.jsonTransport) return;
+    if (opts.streamTransport || opts.jsonTransport || this._unusable) return;
     const settings = nativeOptions(opts);
     const problem = checkOptions(settings);
     if (problem) throw toError(problem);
@@ -666,6 +672,7 @@ class Transporter extends EventEmitter {
 
   /** The engine; with `getSocket`/`proxy`, one that dials the loopback relay. */
   async _engine() {
+    if (this._unusable) throw this._unusable;
     if (this._relay === undefined) return this._native;
     if (!this._relay) {
       this._relay = startRelay(this).then((server) => {

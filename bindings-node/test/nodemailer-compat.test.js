@@ -459,3 +459,15 @@ test('href and http(s) paths are fetched (bounded); a failing URL is EMESSAGE an
   await assert.rejects(t.sendMail(mail({ text: { href: 'ftp://127.0.0.1/x' } })), (e) => e.code === 'EMESSAGE');
   assert.equal(srv.received.length, before);
 });
+
+test('a connection URL with an impossible port: createTransport stands, verify and sendMail fail with the reason', async () => {
+  const t = nodemailer.createTransport('smtp:user:pass@127.0.0.1:99999999');
+  const vErr = await new Promise((resolve) => t.verify((err) => resolve(err)));
+  assert.equal(vErr.kind, 'invalid_input');
+  await assert.rejects(t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' }), (e) => e.kind === 'invalid_input');
+  // The same through `url:` in an options object.
+  const u = nodemailer.createTransport({ url: 'smtp://127.0.0.1:99999999', logger: false });
+  await assert.rejects(u.verify(), (e) => e.kind === 'invalid_input');
+  assert.equal(u.isIdle(), true);
+  u.close();
+});
