@@ -1,11 +1,13 @@
 //! The SMTP session engine: one connection, owned socket, TCP_NODELAY, one write per logical
 //! batch, every wait bounded by a timeout, PIPELINING when offered. Split by concept: `stream`
 //! (the socket, TLS on top), `wire` (buffers, timeouts, replies), `codec` (DATA encoding),
-//! `session` (EHLO, STARTTLS, commands), `auth`, `transaction` (MAIL/RCPT/DATA, batches).
+//! `session` (EHLO, STARTTLS, commands), `auth`, `transaction` (MAIL/RCPT/DATA, batches),
+//! `content` (the message written after DATA or BDAT), `chunking` (BDAT).
 
 mod auth;
 mod chunking;
 mod codec;
+mod content;
 mod session;
 mod stream;
 mod transaction;
