@@ -608,6 +608,18 @@ function startRelay(transporter) {
  * The native transport, its `send` returning a Promise of the outcome. The engine settles
  * every send through one callback (by id): cheaper than a native Promise per call.
  */
+/** What a Nodemailer plugin is handed: the mail options as `data`, the transporter as `mailer`. */
+function pluginMail(transporter, data) {
+  return {
+    data,
+    mailer: transporter,
+    resolveContent(obj, key, callback) {
+      const p = bodySource(obj[key], key).then((value) => (obj[key] = value));
+      return settle(p, callback);
+    },
+  };
+}
+
 function nativeTransport(settings) {
   const waiting = new Map();
   const t = new NativeTransport(settings, (id, outcome) => {
@@ -645,6 +657,7 @@ class Transporter extends EventEmitter {
     this.version = require('./package.json').version;
     this._defaults = defaults || {};
     this._meta = new Map();
+    this._plugins = {};
     this._closed = 0; // generation: messages handed over before a close() fail with it
     this.logger = makeLogger(opts.logger);
     if (opts.streamTransport || opts.jsonTransport || this._unusable) return;
@@ -691,11 +704,34 @@ class Transporter extends EventEmitter {
     return settle(this._send({ ...this._defaults, ...mail }, this._closed), callback);
   }
 
+  /**
+   * Nodemailer's plugins: `compile` ones get `mail.data` before the message is built, `stream`
+   * ones the built message (`mail.message.transform(stream)`, `processFunc(fn)`), each called
+   * as `plugin(mail, callback)` in the order given.
+   */
+  use(step, plugin) {
+    const key = String(step || '');
+    (this._plugins[key] = this._plugins[key] || []).push(plugin);
+    return this;
+  }
+
+  async _plugin(step, mail) {
+    for (const plugin of this._plugins[step] || []) {
+      await new Promise((resolve, reject) => plugin(mail, (err) => (err ? reject(err) : resolve())));
+    }
+  }
+
   async _send(mail, generation) {
     let input;
     try {
+      if (this._plugins.compile) {
+        const plugged = pluginMail(this, mail);
+        await this._plugin('compile', plugged);
+        mail = plugged.data;
+      }
       checkSourceAccess(mail, this.options);
       input = mailInput(await resolveSources(mail));
+      if (this._plugins.stream && !this.options.jsonTransport) input = await this._streamPlugins(mail, input);
     } catch (e) {
       e.code = e.code || 'EMESSAGE';
       throw e;
@@ -718,6 +754,27 @@ class Transporter extends EventEmitter {
     if (this.options.pool && this.listenerCount('idle') > 0 && this._native.isIdle()) setImmediate(() => this.emit('idle'));
     if (outcome.error) throw toError(outcome.error);
     return outcome.info;
+  }
+
+  /**
+   * `stream` plugins: the message is built, handed to them, and what their transforms make of
+   * it is sent as raw bytes with the built envelope (the engine still checks both).
+   */
+  async _streamPlugins(mail, input) {
+    const built = await native.buildMail(input);
+    if (built.error) throw toError(built.error);
+    const steps = [];
+    const message = {
+      transform: (t) => steps.push((source) => source.pipe(typeof t === 'function' ? t() : t)),
+      processFunc: (fn) => steps.push(fn),
+      getEnvelope: () => built.envelope,
+      messageId: () => built.messageId,
+      createReadStream: () => require('stream').Readable.from([built.message]),
+    };
+    await this._plugin('stream', { ...pluginMail(this, mail), message });
+    if (!steps.length) return input;
+    const raw = await collect(steps.reduce((source, step) => step(source), message.createReadStream()));
+    return mailInput({ raw, envelope: built.envelope });
   }
 
   /** streamTransport: the message as it would be sent (a Buffer with `buffer: true`, else a stream). */
@@ -859,9 +916,8 @@ class SMTPTransport extends Transporter {
 /** Nodemailer's `SMTPPool`: `new SMTPPool(options)` is `createTransport({ ...options, pool: true })`. */
 class SMTPPool extends Transporter {
   constructor(options) {
-    const opts = typeof options === 'string' ? { ...parseConnectionUrl(options) } : { ...(options || {}) };
-    if (opts.url) Object.assign(opts, parseConnectionUrl(opts.url), opts, { url: undefined });
-    super({ ...opts, pool: true });
+    // The URL is read by Transporter (a bad one fails at verify/sendMail, as Nodemailer's).
+    super(typeof options === 'string' ? { url: options, pool: true } : { ...(options || {}), pool: true });
   }
 }
 

@@ -471,3 +471,57 @@ test('a connection URL with an impossible port: createTransport stands, verify a
   assert.equal(u.isIdle(), true);
   u.close();
 });
+
+test("plugins: 'compile' edits mail.data before the build, 'stream' transforms the built message", async () => {
+  const { received, port } = await smtp();
+  const { Transform } = require('stream');
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+  // A template plugin (as nodemailer-express-handlebars does) and an async one after it.
+  t.use('compile', (m, done) => {
+    m.data.html = `<p>Hello ${m.data.context.name}</p>`;
+    done();
+  });
+  t.use('compile', (m, done) =>
+    setImmediate(() => {
+      assert.equal(m.mailer, t);
+      m.data.text = m.data.html.replace(/<[^>]+>/g, '');
+      done();
+    })
+  );
+  // A stream plugin that adds a header line in front of the message, and a processFunc.
+  let seenEnvelope;
+  t.use('stream', (m, done) => {
+    seenEnvelope = m.message.getEnvelope();
+    m.message.transform(
+      () =>
+        new Transform({
+          transform(chunk, enc, cb) {
+            if (!this.started) this.push('X-Plugin: stamped\r\n');
+            this.started = true;
+            cb(null, chunk);
+          },
+        })
+    );
+    m.message.processFunc((input) => input.pipe(new Transform({ transform: (c, e, cb) => cb(null, Buffer.from(c.toString().replace(/Hello/g, 'Howdy'))) })));
+    done();
+  });
+  const info = await t.sendMail(mail({ text: undefined, context: { name: 'Ann' } }));
+  assert.deepEqual(seenEnvelope, { from: 'a@example.com', to: ['b@example.com'] });
+  assert.deepEqual(info.envelope, seenEnvelope);
+  assert.equal(received.length, 1);
+  assert.match(received[0].data, /^X-Plugin: stamped\r\n/);
+  assert.match(received[0].data, /Howdy Ann/);
+  assert.doesNotMatch(received[0].data, /Hello Ann/);
+  assert.match(received[0].data, new RegExp(`Message-ID: ${info.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'i'));
+
+  // A plugin's error fails the send, and nothing reaches the server.
+  const failing = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+  failing.use('compile', (m, done) => done(Object.assign(new Error('template missing'), { code: 'ETEMPLATE' })));
+  await assert.rejects(failing.sendMail(mail()), (e) => e.code === 'ETEMPLATE');
+  const throwing = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+  throwing.use('stream', () => {
+    throw new Error('boom');
+  });
+  await assert.rejects(throwing.sendMail(mail()), (e) => e.message === 'boom' && e.code === 'EMESSAGE');
+  assert.equal(received.length, 1);
+});

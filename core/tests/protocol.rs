@@ -17,11 +17,7 @@ fn scripted(script: impl FnOnce(&mut Session) + Send + 'static) -> (u16, mpsc::R
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        let mut s = Session {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            stream,
-            seen: Vec::new(),
-        };
+        let mut s = Session::new(stream);
         script(&mut s);
         let _ = tx.send(s.seen);
     });
@@ -35,6 +31,14 @@ struct Session {
 }
 
 impl Session {
+    fn new(stream: TcpStream) -> Session {
+        Session {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+            seen: Vec::new(),
+        }
+    }
+
     fn say(&mut self, text: &str) {
         let _ = self.stream.write_all(text.as_bytes());
     }
@@ -230,11 +234,7 @@ fn a_send_dropped_midway_gives_its_place_back() {
     thread::spawn(move || {
         // First connection: takes DATA, then never answers.
         let (stream, _) = listener.accept().unwrap();
-        let mut stalled = Session {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            stream,
-            seen: Vec::new(),
-        };
+        let mut stalled = Session::new(stream);
         stalled.say("220 scripted\r\n");
         stalled.until_data();
         // Later connections: a well-behaved server, counting what it accepts.
@@ -242,11 +242,7 @@ fn a_send_dropped_midway_gives_its_place_back() {
             let stream = stream.unwrap();
             let tx = tx.clone();
             thread::spawn(move || {
-                let mut s = Session {
-                    reader: BufReader::new(stream.try_clone().unwrap()),
-                    stream,
-                    seen: Vec::new(),
-                };
+                let mut s = Session::new(stream);
                 s.say("220 scripted\r\n");
                 loop {
                     s.until_data();

@@ -49,3 +49,13 @@ async function bounces(): Promise<void> {
   console.log(report.kind, hard, report.dmarc?.passed, nodemailer.decodeVerp('x@y')?.verified);
 }
 void bounces;
+
+// Nodemailer plugins.
+transporter.use('compile', (mail, done) => {
+  mail.data.html = String(mail.data.context);
+  done();
+});
+transporter.use('stream', (mail, done) => {
+  mail.message?.processFunc((input) => input);
+  done(null);
+});
