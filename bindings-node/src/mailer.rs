@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polymailer::{runtime, Direction, Mailer, Outgoing, Recorder, SendReport, TransportConfig};
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -142,10 +143,12 @@ pub fn build_mail<'env>(
 type Settle = ThreadsafeFunction<(u32, Outcome), (), FnArgs<(u32, Outcome)>, Status, false, true>;
 
 /// Keeps the event loop alive while sends are under way, as Nodemailer's sockets do, and lets
-/// the process exit when none is. Touched on the JavaScript thread only.
+/// the process exit when none is. Changed on the JavaScript thread only (in `send` and in the
+/// settle callback), so ref and unref never race.
+#[derive(Default)]
 struct InFlight {
-    count: std::cell::Cell<u32>,
-    next_id: std::cell::Cell<u32>,
+    count: AtomicU32,
+    next_id: AtomicU32,
 }
 
 #[napi]
@@ -153,7 +156,7 @@ pub struct NativeTransport {
     mailer: Mailer,
     transcript: Option<Recorder>,
     settle: Arc<Settle>,
-    in_flight: std::rc::Rc<InFlight>,
+    in_flight: Arc<InFlight>,
 }
 
 /// A mail built on the JavaScript thread, or still to be built on the runtime.
@@ -161,12 +164,6 @@ enum Work {
     Built(polymailer::Result<polymailer::Prepared>),
     ToBuild(polymailer::Result<Outgoing>),
 }
-
-/// The JavaScript-thread counter moved into the threadsafe function's callback, which napi
-/// runs on the JavaScript thread only.
-struct SendPtr(std::rc::Weak<InFlight>);
-// SAFETY: the callback holding it is called on the JavaScript thread, where it was made.
-unsafe impl Send for SendPtr {}
 
 /// Runs `work` on the core runtime and settles the returned Promise with its outcome.
 fn promise<'env, F>(env: &'env Env, work: F) -> Result<Object<'env>>
@@ -203,13 +200,10 @@ impl NativeTransport {
         if let Some(r) = &transcript {
             config.transcript = Some(r.hook());
         }
-        let in_flight = std::rc::Rc::new(InFlight {
-            count: std::cell::Cell::new(0),
-            next_id: std::cell::Cell::new(0),
-        });
+        let in_flight = Arc::new(InFlight::default());
         let raw: Arc<std::sync::OnceLock<usize>> = Arc::default();
         let settle = {
-            let in_flight = SendPtr(std::rc::Rc::downgrade(&in_flight));
+            let in_flight = in_flight.clone();
             let raw = raw.clone();
             on_settle
                 .build_threadsafe_function::<(u32, Outcome)>()
@@ -217,10 +211,8 @@ impl NativeTransport {
                 .callee_handled::<false>()
                 .build_callback(move |ctx| {
                     // On the JavaScript thread: the last send settled lets the loop go.
-                    if let (Some(f), Some(&tsfn)) = (in_flight.0.upgrade(), raw.get()) {
-                        let n = f.count.get().saturating_sub(1);
-                        f.count.set(n);
-                        if n == 0 {
+                    if let Some(&tsfn) = raw.get() {
+                        if in_flight.count.fetch_sub(1, Ordering::Relaxed) == 1 {
                             // SAFETY: the JavaScript thread, a live threadsafe function.
                             unsafe { napi::sys::napi_unref_threadsafe_function(ctx.env.raw(), tsfn as _) };
                         }
@@ -275,14 +267,11 @@ impl NativeTransport {
     pub fn send(&self, env: &Env, mail: MailInput) -> Result<u32> {
         let mailer = self.mailer.clone();
         let outgoing = Outgoing::try_from(mail);
-        let f = &self.in_flight;
-        let id = f.next_id.get();
-        f.next_id.set(id.wrapping_add(1));
-        if f.count.get() == 0 {
+        let id = self.in_flight.next_id.fetch_add(1, Ordering::Relaxed);
+        if self.in_flight.count.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: the JavaScript thread, a live threadsafe function.
             unsafe { napi::sys::napi_ref_threadsafe_function(env.raw(), self.settle.raw()) };
         }
-        f.count.set(f.count.get() + 1);
         let settle = self.settle.clone();
         // A small message builds here, on the JavaScript thread (microseconds): the runtime's
         // worker then only talks SMTP, and concurrent sends reach it already built. A large one

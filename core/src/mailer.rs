@@ -125,8 +125,7 @@ impl Drop for WorkerSlot<'_> {
             }
         };
         if hand_over {
-            let mailer = self.mailer.clone();
-            runtime::get().spawn(async move { mailer.worker().await });
+            self.mailer.spawn_worker();
         }
     }
 }
@@ -276,9 +275,14 @@ impl Mailer {
             spawn
         };
         for _ in 0..spawn {
-            let mailer = self.clone();
-            runtime::get().spawn(async move { mailer.worker().await });
+            self.spawn_worker();
         }
+    }
+
+    /// A worker task on the runtime, its place already counted in the queue.
+    fn spawn_worker(&self) {
+        let mailer = self.clone();
+        runtime::get().spawn(async move { mailer.worker().await });
     }
 
     /// Sends each message over up to `max_connections` connections; one result per message,
