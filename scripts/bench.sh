@@ -35,6 +35,7 @@ src1=$(rate /usr/sbin/smtp-source -d -s 1 -m "$count" -l 900 -f sender@example.c
 pm1=$(target/release/polymailer-bench "$port" "$count" 1 | awk '{print $1}')
 pyr=$(py bench/python/one_connection.py "$port" "$count")
 n1=$(node bench/node/throughput.js "$port" "$count" 1)
+nseq=$(node bench/node/sequential.js "$port" "$count")
 php_pm=$(php -d extension=$ext bench/php/throughput.php "$port" "$count" polymailer | awk '{print $2}')
 php_nd=$(php bench/php/throughput.php "$port" "$count" phpmailer-nodelay | awk '{print $2}')
 # PHPMailer and Symfony Mailer stall ~40 ms per message by default: fewer messages keep it short.
@@ -57,6 +58,9 @@ row "polymailer Python send_many (pipelined batches)" "$py1" "$(ratio "$py1" "$s
 row "  ... vs smtp-source -d -s 1" "" "$(ratio "$py1" "$src1")"
 row "Nodemailer 10 (pool of 1)" "$nm1" "ref"
 row "polymailer Node (pool of 1)" "$(field "$n1" polymailer)" "$(ratio "$(field "$n1" polymailer)" "$nm1")"
+row "Nodemailer 10, for (...) await sendMail" "$(field "$nseq" nodemailer)" "ref"
+row "polymailer Node, for (...) await sendMail" "$(field "$nseq" polymailer)" "$(ratio "$(field "$nseq" polymailer)" "$(field "$nseq" nodemailer)")"
+row "  ... vs Python native Message (one by one)" "" "$(ratio "$(field "$nseq" polymailer)" "$(field "$pyr" polymailer-native)")"
 row "PHPMailer 6 SMTPKeepAlive, default" "$php_def" "ref"
 row "Symfony Mailer, default" "$php_sf" "-"
 row "PHPMailer 6 + tcp_nodelay" "$php_nd" "-"
