@@ -130,35 +130,6 @@ function makeLogger(option) {
   return option;
 }
 
-/** Address fields: string, "a, b" list, {name, address}, or nested arrays → flat list. */
-function addressList(value) {
-  if (value === undefined || value === null || value === false || value === '') return undefined;
-  const out = [];
-  (function walk(v) {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') out.push({ name: v.name || undefined, address: String(v.address) });
-    else if (v !== undefined && v !== null && v !== '') out.push(String(v));
-  })(value);
-  return out;
-}
-
-function headerList(headers) {
-  if (!headers) return undefined;
-  const entries = Array.isArray(headers) ? headers.map((h) => [h.key, h.value]) : Object.entries(headers);
-  const out = [];
-  for (const [key, value] of entries) {
-    for (const v of [].concat(value)) {
-      out.push({ key, value: String(v && typeof v === 'object' && 'value' in v ? v.value : v) });
-    }
-  }
-  return out;
-}
-
-/** An envelope value as given (the engine checks and parses it): a string, or {address}. */
-function envelopeValue(v) {
-  return v && typeof v === 'object' ? String(v.address) : String(v);
-}
-
 const present = (v) => v !== undefined && v !== null && v !== false && v !== '';
 
 const isStream = (v) => v !== null && typeof v === 'object' && typeof v.pipe === 'function' && typeof v.on === 'function';
@@ -254,6 +225,9 @@ async function attachmentSource(a) {
     const { content, contentType } = dataUri(a.path);
     return { ...a, path: undefined, content, contentType: a.contentType || contentType };
   }
+  if (a.content !== undefined && !Buffer.isBuffer(a.content) && (a.encoding || typeof a.content !== 'string')) {
+    return { ...a, content: toBuffer(a.content, a.encoding) };
+  }
   return a;
 }
 
@@ -312,71 +286,18 @@ async function jsonAttachment(a) {
   return { ...rest, content: content.toString('base64'), filename, contentType, encoding: 'base64' };
 }
 
-/** Resolves streams and attachment-like sources before the message goes to the engine. */
+/**
+ * Reads streams, URLs and files into what the engine takes (which reads the mail object's
+ * fields by Nodemailer's rules); `date` as seconds since the epoch.
+ */
 async function resolveSources(mail) {
   const out = { ...mail };
+  if (mail.date !== undefined && mail.date !== null) out.date = new Date(mail.date).getTime() / 1000;
   for (const field of ['text', 'html', 'raw']) {
     if (mail[field] !== undefined) out[field] = await bodySource(mail[field], field);
   }
   if (Array.isArray(mail.attachments)) out.attachments = await Promise.all(mail.attachments.map(attachmentSource));
   return out;
-}
-
-function mailInput(mail) {
-  const text = (v) => (v === undefined || v === null || v === false ? undefined : Buffer.isBuffer(v) ? v.toString() : String(v));
-  const dsn = mail.dsn || {};
-  const envelope = mail.envelope
-    ? {
-        from: present(mail.envelope.from) ? envelopeValue(mail.envelope.from) : undefined,
-        to: [mail.envelope.to, mail.envelope.cc, mail.envelope.bcc].flat(Infinity).filter(present).map(envelopeValue),
-      }
-    : undefined;
-  return {
-    from: addressList(mail.from),
-    sender: addressList(mail.sender),
-    to: addressList(mail.to),
-    cc: addressList(mail.cc),
-    bcc: addressList(mail.bcc),
-    replyTo: addressList(mail.replyTo),
-    subject: text(mail.subject),
-    text: text(mail.text),
-    html: text(mail.html),
-    attachments: (mail.attachments || []).map((a) => ({
-      filename: a.filename === false ? undefined : a.filename,
-      content: toBuffer(a.content, a.encoding),
-      path: a.path,
-      contentType: a.contentType,
-      cid: a.cid,
-      contentDisposition: a.contentDisposition,
-    })),
-    headers: headerList(mail.headers),
-    messageId: mail.messageId,
-    date: mail.date === undefined ? undefined : new Date(mail.date).getTime(),
-    inReplyTo: mail.inReplyTo,
-    references: mail.references === undefined ? undefined : [].concat(mail.references).flatMap((r) => String(r).split(/\s+/)).filter(Boolean),
-    priority: mail.priority,
-    envelope,
-    raw: mail.raw === undefined ? undefined : toBuffer(mail.raw),
-    dsnRet: dsn.return || dsn.ret,
-    dsnEnvid: dsn.id || dsn.envid,
-    dsnNotify: dsn.notify === undefined ? undefined : [].concat(dsn.notify).flatMap((n) => String(n).split(',')),
-    dsnOrcpt: dsn.recipient || dsn.orcpt,
-    list: listFields(mail.list),
-    listOneClick: Boolean(mail.list && mail.list.oneClick),
-  };
-}
-
-/**
- * Nodemailer's `list` object: each key a `List-*` header; an array value gives one header per
- * element, a nested array several URLs in one header; a URL is a string or `{ url, comment }`.
- * `oneClick: true` (polymailer) adds RFC 8058's `List-Unsubscribe-Post`.
- */
-function listFields(list) {
-  if (!list || typeof list !== 'object') return undefined;
-  const entry = (v) => (typeof v === 'string' ? { url: v } : v && v.url ? { url: String(v.url), comment: v.comment == null ? undefined : String(v.comment) } : null);
-  return Object.entries(list)
-    .filter(([key]) => key !== 'oneClick')
-    .flatMap(([key, value]) => [].concat(value || []).map((line) => ({ key, entries: [].concat(line || []).map(entry).filter(Boolean) })));
 }
 
 function toError(fields) {
@@ -730,7 +651,7 @@ class Transporter extends EventEmitter {
         mail = plugged.data;
       }
       checkSourceAccess(mail, this.options);
-      input = mailInput(await resolveSources(mail));
+      input = await resolveSources(mail);
       if (this._plugins.stream && !this.options.jsonTransport) input = await this._streamPlugins(mail, input);
     } catch (e) {
       e.code = e.code || 'EMESSAGE';
@@ -774,7 +695,7 @@ class Transporter extends EventEmitter {
     await this._plugin('stream', { ...pluginMail(this, mail), message });
     if (!steps.length) return input;
     const raw = await collect(steps.reduce((source, step) => step(source), message.createReadStream()));
-    return mailInput({ raw, envelope: built.envelope });
+    return { raw, envelope: built.envelope };
   }
 
   /** streamTransport: the message as it would be sent (a Buffer with `buffer: true`, else a stream). */

@@ -20,7 +20,7 @@ export declare class NativeTransport {
    * Sends one mail; its outcome (`{info}` or `{error}`) goes to `on_settle` under the
    * returned id.
    */
-  send(mail: MailInput): number
+  send(mail: unknown): number
   /** Connects, upgrades, authenticates, quits; resolves to `{}` or `{error}`. */
   verify(): Promise<Outcome>
   /** QUITs pooled connections. */
@@ -28,20 +28,6 @@ export declare class NativeTransport {
   /** A renewed OAuth2 access token for the connections opened from now on. */
   setAccessToken(token: string): ErrorFields | null
   isIdle(): boolean
-}
-
-export interface AddressObject {
-  name?: string
-  address: string
-}
-
-export interface AttachmentInput {
-  filename?: string
-  content?: Buffer
-  path?: string
-  contentType?: string
-  cid?: string
-  contentDisposition?: string
 }
 
 export interface AuthOptions {
@@ -61,7 +47,7 @@ export interface BounceOutcome {
  * Builds the mail as it would be sent (attachment files read on the core's runtime),
  * DKIM-signed when `dkim` is given (streamTransport with Nodemailer's `dkim` option).
  */
-export declare function buildMail(mail: MailInput, dkim?: DkimOptions | undefined | null): Promise<Built>
+export declare function buildMail(mail: unknown, dkim?: unknown | undefined | null): Promise<Built>
 
 /**
  * A message built without sending (Nodemailer's `streamTransport`): exactly one of
@@ -130,11 +116,6 @@ export interface EnvelopeInfo {
   to: Array<string>
 }
 
-export interface EnvelopeInput {
-  from?: string
-  to?: Array<string>
-}
-
 export interface ErrorFields {
   message: string
   /** The engine's own account when `message` is Nodemailer's fixed text. */
@@ -153,60 +134,10 @@ export interface ErrorFields {
   transient: boolean
 }
 
-export interface HeaderInput {
-  key: string
-  value: string
-}
-
 /** `{ key }` or `{ error }`. */
 export interface KeygenOutcome {
   key?: DkimKey
   error?: ErrorFields
-}
-
-export interface ListEntryInput {
-  url: string
-  comment?: string
-}
-
-export interface ListFieldInput {
-  key: string
-  entries: Array<ListEntryInput>
-}
-
-/**
- * The mail object after index.js flattened address fields to lists and attachments' string
- * content to Buffers.
- */
-export interface MailInput {
-  from?: AddressList
-  sender?: AddressList
-  to?: AddressList
-  cc?: AddressList
-  bcc?: AddressList
-  replyTo?: AddressList
-  subject?: string
-  text?: string
-  html?: string
-  attachments?: Array<AttachmentInput>
-  headers?: Array<HeaderInput>
-  messageId?: string
-  /** Milliseconds since the epoch. */
-  date?: number
-  inReplyTo?: string
-  references?: Array<string>
-  priority?: string
-  envelope?: EnvelopeInput
-  raw?: Buffer
-  /** DSN: `{ret, envid, notify, orcpt}` flattened by index.js. */
-  dsnRet?: string
-  dsnEnvid?: string
-  dsnNotify?: Array<string>
-  dsnOrcpt?: string
-  /** Nodemailer's `list` object, one entry per header line (index.js flattens it). */
-  list?: Array<ListFieldInput>
-  /** `list.oneClick`: add `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. */
-  listOneClick?: boolean
 }
 
 /** The MIME type the core gives a file name (`application/octet-stream` when unknown). */

@@ -12,7 +12,6 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
-use crate::message::MailInput;
 
 #[napi(object)]
 pub struct EnvelopeInfo {
@@ -97,13 +96,12 @@ pub struct Built {
 /// DKIM-signed when `dkim` is given (streamTransport with Nodemailer's `dkim` option).
 #[napi(ts_return_type = "Promise<Built>")]
 #[cfg_attr(test, allow(dead_code))] // called from JS only
-pub fn build_mail<'env>(
-    env: &'env Env,
-    mail: MailInput,
-    dkim: Option<crate::config::DkimOptions>,
-) -> Result<Object<'env>> {
-    let outgoing = Outgoing::try_from(mail);
-    let signer = dkim.map(|d| d.config()).transpose();
+pub fn build_mail<'env>(env: &'env Env, mail: Unknown<'env>, dkim: Option<Unknown<'env>>) -> Result<Object<'env>> {
+    let outgoing = crate::message::outgoing(mail)?;
+    let signer = match dkim {
+        Some(d) => Some(polymailer::DkimConfig::from_value(&crate::message::value(d)?)).transpose(),
+        None => Ok(None),
+    };
     let (deferred, promise) = env.create_deferred::<Built, _>()?;
     runtime::spawn(async move {
         let built = outgoing
@@ -264,9 +262,9 @@ impl NativeTransport {
     /// Sends one mail; its outcome (`{info}` or `{error}`) goes to `on_settle` under the
     /// returned id.
     #[napi]
-    pub fn send(&self, env: &Env, mail: MailInput) -> Result<u32> {
+    pub fn send(&self, env: &Env, mail: Unknown<'_>) -> Result<u32> {
         let mailer = self.mailer.clone();
-        let outgoing = Outgoing::try_from(mail);
+        let outgoing = crate::message::outgoing(mail)?;
         let id = self.in_flight.next_id.fetch_add(1, Ordering::Relaxed);
         if self.in_flight.count.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: the JavaScript thread, a live threadsafe function.

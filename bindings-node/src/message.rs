@@ -1,105 +1,52 @@
-//! Nodemailer's mail object → a core `Message` (or `RawMessage`), with Nodemailer's envelope
-//! rule: MAIL FROM from `from`, else `sender`, else `replyTo`.
+//! JavaScript values → the core's [`Value`], the one conversion: the core reads Nodemailer's
+//! mail object (`polymailer::fields`), check options and DKIM settings from it. Plus the
+//! address, MIME-type and `data:` URI helpers index.js calls.
 
-use std::time::{Duration, UNIX_EPOCH};
-
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Array, Buffer, BufferSlice, JsObjectValue, Object};
+use napi::{JsValue, Unknown, ValueType};
 use napi_derive::napi;
-use polymailer::address::{self, parse_list};
-use polymailer::list::ListEntry;
-use polymailer::{
-    Attachment, Content, Dsn, Envelope, Error, Mailbox, Message, Outgoing, Priority, RawMessage, Result, SenderRule,
-};
+use polymailer::fields::{self, Dialect};
+use polymailer::{Outgoing, Value};
 
-#[napi(object)]
-pub struct AddressObject {
-    pub name: Option<String>,
-    pub address: String,
+/// Objects nested deeper than this are not followed (a mail object is a few levels deep; a
+/// cycle must not recurse forever).
+const MAX_DEPTH: usize = 16;
+
+/// A JavaScript value as the core's [`Value`]: Buffers as bytes, arrays as lists, plain objects
+/// as maps (own enumerable keys in order); functions and symbols as null.
+pub fn value(v: Unknown<'_>) -> napi::Result<Value> {
+    convert(v, 0)
 }
 
-pub type AddressList = Vec<Either<String, AddressObject>>;
-
-#[napi(object)]
-pub struct AttachmentInput {
-    pub filename: Option<String>,
-    pub content: Option<Buffer>,
-    pub path: Option<String>,
-    pub content_type: Option<String>,
-    pub cid: Option<String>,
-    pub content_disposition: Option<String>,
-}
-
-#[napi(object)]
-pub struct HeaderInput {
-    pub key: String,
-    pub value: String,
-}
-
-#[napi(object)]
-pub struct EnvelopeInput {
-    pub from: Option<String>,
-    pub to: Option<Vec<String>>,
-}
-
-/// The mail object after index.js flattened address fields to lists and attachments' string
-/// content to Buffers.
-#[napi(object)]
-pub struct MailInput {
-    pub from: Option<AddressList>,
-    pub sender: Option<AddressList>,
-    pub to: Option<AddressList>,
-    pub cc: Option<AddressList>,
-    pub bcc: Option<AddressList>,
-    pub reply_to: Option<AddressList>,
-    pub subject: Option<String>,
-    pub text: Option<String>,
-    pub html: Option<String>,
-    pub attachments: Option<Vec<AttachmentInput>>,
-    pub headers: Option<Vec<HeaderInput>>,
-    pub message_id: Option<String>,
-    /// Milliseconds since the epoch.
-    pub date: Option<f64>,
-    pub in_reply_to: Option<String>,
-    pub references: Option<Vec<String>>,
-    pub priority: Option<String>,
-    pub envelope: Option<EnvelopeInput>,
-    pub raw: Option<Buffer>,
-    /// DSN: `{ret, envid, notify, orcpt}` flattened by index.js.
-    pub dsn_ret: Option<String>,
-    pub dsn_envid: Option<String>,
-    pub dsn_notify: Option<Vec<String>>,
-    pub dsn_orcpt: Option<String>,
-    /// Nodemailer's `list` object, one entry per header line (index.js flattens it).
-    pub list: Option<Vec<ListFieldInput>>,
-    /// `list.oneClick`: add `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
-    pub list_one_click: Option<bool>,
-}
-
-#[napi(object)]
-pub struct ListEntryInput {
-    pub url: String,
-    pub comment: Option<String>,
-}
-
-#[napi(object)]
-pub struct ListFieldInput {
-    pub key: String,
-    pub entries: Vec<ListEntryInput>,
-}
-
-fn mailboxes(list: Option<AddressList>) -> Result<Vec<Mailbox>> {
-    let mut out = Vec::new();
-    for item in list.unwrap_or_default() {
-        match item {
-            Either::A(s) => out.extend(parse_list(&s)?),
-            Either::B(o) => {
-                let m = Mailbox::new(o.name, o.address);
-                m.validate("address")?;
-                out.push(m);
-            }
+fn convert(v: Unknown<'_>, depth: usize) -> napi::Result<Value> {
+    // SAFETY (each cast): the value's type was checked first.
+    Ok(match v.get_type()? {
+        ValueType::Boolean => Value::Bool(unsafe { v.cast::<bool>() }?),
+        ValueType::Number => Value::Number(unsafe { v.cast::<f64>() }?),
+        ValueType::String => Value::Text(unsafe { v.cast::<String>() }?),
+        ValueType::Object if depth >= MAX_DEPTH => Value::Null,
+        ValueType::Object if v.is_buffer()? => Value::Bytes(unsafe { v.cast::<BufferSlice>() }?.to_vec()),
+        ValueType::Object if v.is_array()? => {
+            let a = unsafe { v.cast::<Array>() }?;
+            let items = (0..a.len()).map(|i| convert(a.get_element::<Unknown>(i)?, depth + 1));
+            Value::List(items.collect::<napi::Result<_>>()?)
         }
-    }
-    Ok(out)
+        ValueType::Object => {
+            let o = unsafe { v.cast::<Object>() }?;
+            let mut map = Vec::new();
+            for key in Object::keys(&o)? {
+                let item = convert(o.get_named_property::<Unknown>(&key)?, depth + 1)?;
+                map.push((key, item));
+            }
+            Value::Map(map)
+        }
+        _ => Value::Null,
+    })
+}
+
+/// Nodemailer's mail object (after index.js read its streams and URLs) as what to send.
+pub fn outgoing(mail: Unknown<'_>) -> napi::Result<polymailer::Result<Outgoing>> {
+    Ok(fields::outgoing(&value(mail)?, Dialect::Nodemailer))
 }
 
 /// A `data:` URI's bytes and type, or the error fields when it is not one.
@@ -171,104 +118,4 @@ pub fn parse_data_uri(uri: String) -> DataUri {
             error: Some(crate::errors::fields(&e)),
         },
     }
-}
-
-/// What `sendMail` will send: built fields, or raw bytes with an envelope.
-impl TryFrom<MailInput> for Outgoing {
-    type Error = Error;
-
-    fn try_from(mail: MailInput) -> Result<Outgoing> {
-        let from = address::single("from", mailboxes(mail.from)?)?;
-        let sender = address::single("sender", mailboxes(mail.sender)?)?;
-        let reply_to = mailboxes(mail.reply_to)?;
-        let to = mailboxes(mail.to)?;
-        let cc = mailboxes(mail.cc)?;
-        let bcc = mailboxes(mail.bcc)?;
-        let explicit = match mail.envelope {
-            Some(e) => Some(Envelope::new(
-                match e.from {
-                    Some(f) => address::envelope_address("envelope from", &f)?,
-                    None => None,
-                },
-                address::envelope_recipients("envelope to", &e.to.unwrap_or_default())?,
-            )),
-            None => None,
-        };
-        let mut m = Message {
-            from,
-            sender,
-            to,
-            cc,
-            bcc,
-            reply_to,
-            sender_rule: SenderRule::FromThenSenderThenReplyTo,
-            ..Default::default()
-        };
-        let mut envelope = explicit.unwrap_or_else(|| m.derived_envelope());
-        envelope.dsn = Dsn::new(
-            mail.dsn_ret.as_deref(),
-            mail.dsn_envid.as_deref(),
-            &mail.dsn_notify.unwrap_or_default(),
-            mail.dsn_orcpt.as_deref(),
-        )?;
-        if let Some(raw) = mail.raw {
-            return Ok(Outgoing::Raw(RawMessage::new(raw.to_vec()).with_envelope(envelope)));
-        }
-        m.subject = mail.subject;
-        m.text = mail.text;
-        m.html = mail.html;
-        m.message_id = mail.message_id;
-        m.in_reply_to = mail.in_reply_to;
-        m.references = mail.references.unwrap_or_default();
-        m.date = mail
-            .date
-            .map(|ms| UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0));
-        m.envelope = Some(envelope);
-        m.priority = mail.priority.as_deref().map(str::parse::<Priority>).transpose()?;
-        for a in mail.attachments.unwrap_or_default() {
-            let content = match (a.content, a.path) {
-                (Some(c), _) => Content::Bytes(c.to_vec()),
-                (None, Some(p)) => Content::Path(p.into()),
-                (None, None) => return Err(Error::invalid("attachment needs content or path")),
-            };
-            let inline = a.content_disposition.as_deref() == Some("inline") || a.cid.is_some();
-            m.attachments.push(Attachment {
-                content,
-                filename: a.filename,
-                content_type: a.content_type,
-                content_id: if inline {
-                    a.cid.or_else(|| Some(format!("{:x}@polymailer", fastrand_id())))
-                } else {
-                    None
-                },
-            });
-        }
-        for h in mail.headers.unwrap_or_default() {
-            m.headers.push((h.key, h.value));
-        }
-        for f in mail.list.unwrap_or_default() {
-            let entries = f
-                .entries
-                .into_iter()
-                .map(|e| ListEntry {
-                    url: e.url,
-                    comment: e.comment,
-                })
-                .collect();
-            m.list.add(&f.key, entries);
-        }
-        m.list.one_click = mail.list_one_click.unwrap_or(false);
-        Ok(Outgoing::Fields(Box::new(m)))
-    }
-}
-
-fn fastrand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    h.finish()
 }

@@ -24,6 +24,7 @@ pub(crate) mod der;
 pub mod dkim;
 pub mod error;
 pub mod extensions;
+pub mod fields;
 pub mod html;
 pub mod list;
 pub mod mailer;
@@ -35,6 +36,7 @@ pub mod runtime;
 pub mod text;
 pub mod tls;
 pub mod transcript;
+pub mod value;
 
 pub use address::Mailbox;
 pub use config::{
@@ -51,3 +53,4 @@ pub use options::{ConnectionUrl, OptionValue, Service};
 pub use payload::{Payload, Piece};
 pub use reply::{EnhancedStatus, Reply};
 pub use transcript::{Direction, Recorder, Transcript};
+pub use value::Value;
