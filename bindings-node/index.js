@@ -53,64 +53,6 @@ function toBuffer(value, encoding) {
   });
 }
 
-/** PEM text as one Buffer (Node's tls options take a string, a Buffer or an array of them). */
-const pem = (v) => (v === undefined || v === null ? undefined : Buffer.concat([].concat(v).map((x) => toBuffer(x))));
-
-function nativeOptions(options) {
-  const tls = options.tls || {};
-  if (tls.pfx !== undefined) {
-    throw Object.assign(new Error('tls.pfx is not supported: pass tls.cert and tls.key (PEM)'), { code: 'ETLS', kind: 'tls' });
-  }
-  const ca = tls.ca === undefined ? undefined : [].concat(tls.ca).map((c) => toBuffer(c));
-  const num = (v) => (v === undefined || v === null || v === '' ? undefined : Number(v));
-  const auth = options.auth
-    ? { user: options.auth.user, pass: options.auth.pass, type: options.auth.type, accessToken: options.auth.accessToken }
-    : undefined;
-  return {
-    host: options.host,
-    port: num(options.port),
-    secure: options.secure === undefined ? undefined : Boolean(options.secure),
-    requireTLS: options.requireTLS,
-    ignoreTLS: options.ignoreTLS,
-    auth,
-    name: options.name,
-    connectionTimeout: num(options.connectionTimeout),
-    greetingTimeout: num(options.greetingTimeout),
-    socketTimeout: num(options.socketTimeout),
-    tls: options.tls
-      ? {
-          rejectUnauthorized: tls.rejectUnauthorized,
-          ca,
-          servername: tls.servername,
-          minVersion: tls.minVersion,
-          cert: pem(tls.cert),
-          key: pem(tls.key),
-          passphrase: tls.passphrase === undefined ? undefined : String(tls.passphrase),
-        }
-      : undefined,
-    pool: Boolean(options.pool),
-    maxConnections: num(options.maxConnections),
-    maxMessages: options.maxMessages === Infinity ? Number.MAX_SAFE_INTEGER : num(options.maxMessages),
-    rateDelta: num(options.rateDelta),
-    rateLimit: num(options.rateLimit),
-    dkim: options.dkim
-      ? {
-          domainName: options.dkim.domainName,
-          keySelector: options.dkim.keySelector,
-          privateKey: String(options.dkim.privateKey),
-        }
-      : undefined,
-    verp: options.verp
-      ? { domain: String(options.verp.domain), secret: toBuffer(options.verp.secret), prefix: options.verp.prefix }
-      : undefined,
-    allowInsecureAuth: options.allowInsecureAuth,
-    forceAuth: Boolean(options.forceAuth),
-    lmtp: Boolean(options.lmtp),
-    opportunisticTLS: Boolean(options.opportunisticTLS),
-    recordTranscript: Boolean(options.logger && options.debug),
-  };
-}
-
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 /** Nodemailer's `logger` option: `true` logs to the console, an object is a bunyan-style logger. */
@@ -464,7 +406,7 @@ class OAuth2Tokens {
 function startRelay(transporter) {
   const net = require('net');
   const opts = transporter.options;
-  const target = { host: opts.host || 'localhost', port: Number(opts.port) || (opts.secure ? 465 : 587) };
+  const target = transporter._native.target(); // host and port as the engine reads the options
   const open = (callback) => {
     if (typeof opts.getSocket === 'function') {
       return opts.getSocket(opts, (err, info) => callback(err, info && info.connection));
@@ -541,9 +483,9 @@ function pluginMail(transporter, data) {
   };
 }
 
-function nativeTransport(settings) {
+function nativeTransport(options, record) {
   const waiting = new Map();
-  const t = new NativeTransport(settings, (id, outcome) => {
+  const t = new NativeTransport(options, record, (id, outcome) => {
     const resolve = waiting.get(id);
     waiting.delete(id);
     resolve(outcome);
@@ -582,11 +524,10 @@ class Transporter extends EventEmitter {
     this._closed = 0; // generation: messages handed over before a close() fail with it
     this.logger = makeLogger(opts.logger);
     if (opts.streamTransport || opts.jsonTransport || this._unusable) return;
-    const settings = nativeOptions(opts);
-    const problem = checkOptions(settings);
+    const problem = checkOptions(opts);
     if (problem) throw toError(problem);
-    this._native = nativeTransport(settings);
-    this._settings = settings;
+    this._record = Boolean(opts.logger && opts.debug); // the SMTP transcript, for the logger
+    this._native = nativeTransport(opts, this._record);
     const auth = opts.auth || {};
     if (String(auth.type || '').toLowerCase() === 'oauth2') this._oauth2 = new OAuth2Tokens(auth, this);
     if (typeof opts.getSocket === 'function' || opts.proxy) this._relay = null; // started on first use
@@ -612,7 +553,7 @@ class Transporter extends EventEmitter {
       this._relay = startRelay(this).then((server) => {
         this._relayServer = server;
         const { port } = server.address();
-        this._native = nativeTransport({ ...this._settings, connectTo: `127.0.0.1:${port}` });
+        this._native = nativeTransport({ ...this.options, connectTo: `127.0.0.1:${port}` }, this._record);
         if (this._oauth2 && this._oauth2.token) this._native.setAccessToken(this._oauth2.token);
         return this._native;
       });
@@ -787,7 +728,7 @@ class Transporter extends EventEmitter {
   preflight(options, callback) {
     if (typeof options === 'function') [options, callback] = [{}, options];
     const { domain, ...rest } = options || {};
-    const p = this._native.preflight(domain == null ? undefined : String(domain), checkPairs(rest)).then(checkReport);
+    const p = this._native.preflight(domain == null ? undefined : String(domain), rest).then(checkReport);
     return settle(p, callback);
   }
 
@@ -898,20 +839,6 @@ function getTestMessageUrl(info) {
   return `${(testAccount && testAccount.web) || ETHEREAL_WEB()}/message/${props.get('MSGID')}`;
 }
 
-/** The options object as the core's option words, one pair per value (lists give several). */
-function checkPairs(options) {
-  const pairs = [];
-  for (const [key, value] of Object.entries(options || {})) {
-    if (key === 'dkim' || value === undefined || value === null) continue;
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (typeof v === 'boolean') pairs.push({ key, flag: v });
-      else if (typeof v === 'number') pairs.push({ key, number: v });
-      else pairs.push({ key, text: String(v) });
-    }
-  }
-  return pairs;
-}
-
 function checkReport(o) {
   if (o.error) throw toError(o.error);
   const { elapsed_ms: elapsedMs, ...report } = JSON.parse(o.report);
@@ -930,7 +857,7 @@ function checkReport(o) {
 function checkDomain(domain, options, callback) {
   if (typeof options === 'function') [options, callback] = [{}, options];
   options = options || {};
-  const p = native.checkDomain(String(domain), checkPairs(options), options.dkim || undefined).then(checkReport);
+  const p = native.checkDomain(String(domain), options).then(checkReport);
   return settle(p, callback);
 }
 

@@ -10,10 +10,15 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeTransport {
-  /** `on_settle(id, outcome)` receives each `send`'s outcome, under the id `send` returned. */
-  constructor(options: TransportOptions, onSettle: (arg0: number, arg1: Outcome) => void)
+  /**
+   * `on_settle(id, outcome)` receives each `send`'s outcome, under the id `send` returned.
+   * `record`: keep the SMTP transcript for the JavaScript logger (`takeTranscript`).
+   */
+  constructor(options: unknown, record: boolean, onSettle: (arg0: number, arg1: Outcome) => void)
   /** The deliverability check of this transport's own setup (DKIM key, server, domain). */
-  preflight(domain: string | undefined | null, pairs: Array<CheckPair>): Promise<CheckOutcome>
+  preflight(domain?: string | undefined | null, options?: unknown | undefined | null): Promise<CheckOutcome>
+  /** The host and port the options name (where a relay for `getSocket`/`proxy` connects). */
+  target(): Target
   /** Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked). */
   takeTranscript(): Array<Array<string>>
   /**
@@ -28,13 +33,6 @@ export declare class NativeTransport {
   /** A renewed OAuth2 access token for the connections opened from now on. */
   setAccessToken(token: string): ErrorFields | null
   isIdle(): boolean
-}
-
-export interface AuthOptions {
-  user?: string
-  pass?: string
-  type?: string
-  accessToken?: string
 }
 
 /** `{ report }` (the core's JSON) and its `table`. */
@@ -60,27 +58,19 @@ export interface Built {
   error?: ErrorFields
 }
 
-export declare function checkDomain(domain: string, pairs: Array<CheckPair>, dkim?: DkimOptions | undefined | null): Promise<CheckOutcome>
+export declare function checkDomain(domain: string, options?: unknown | undefined | null): Promise<CheckOutcome>
 
 /**
  * The options' problem as error fields (`code`, `kind`, …), or nothing when a transport can
  * be made from them: `createTransport` throws a real Error built from these.
  */
-export declare function checkOptions(options: TransportOptions): ErrorFields | null
+export declare function checkOptions(options: unknown): ErrorFields | null
 
 /** `{ report }` (the core's JSON) and its `table`, or `{ error }`; never rejects. */
 export interface CheckOutcome {
   report?: string
   table?: string
   error?: ErrorFields
-}
-
-/** One option: `key` and one of `text`, `number`, `flag` (a list option comes as several). */
-export interface CheckPair {
-  key: string
-  text?: string
-  number?: number
-  flag?: boolean
 }
 
 /** A `data:` URI's bytes and type, or the error fields when it is not one. */
@@ -104,12 +94,6 @@ export interface DkimKey {
 }
 
 export declare function dkimKeygen(domain: string, selector: string, algorithm?: string | undefined | null): KeygenOutcome
-
-export interface DkimOptions {
-  domainName: string
-  keySelector: string
-  privateKey: string
-}
 
 export interface EnvelopeInfo {
   from: string
@@ -158,7 +142,7 @@ export declare function parseBounce(raw: Buffer, verpSecret?: Buffer | undefined
  * Nodemailer's `parseConnectionUrl`: the URL (core parser) as `createTransport` options, `tls.*`
  * query keys nested under `tls`, other dotted keys dropped; `{ error }` when it does not parse.
  */
-export declare function parseConnectionUrl(url: string): TransportOptions & { error?: ErrorFields }
+export declare function parseConnectionUrl(url: string): Record<string, unknown> & { error?: ErrorFields }
 
 /** One mailbox of a parsed address list. */
 export interface ParsedAddress {
@@ -196,58 +180,9 @@ export interface SentInfo {
   rejectedErrors: Array<RejectedInfo>
 }
 
-export interface TlsOptionsJs {
-  rejectUnauthorized?: boolean
-  /** PEM strings or DER buffers (index.js makes every item a Buffer). */
-  ca?: Array<Buffer>
-  servername?: string
-  minVersion?: string
-  /** Client certificate chain and key (PEM; index.js joins arrays), for mutual TLS. */
-  cert?: Buffer
-  key?: Buffer
-  /** For an encrypted (PKCS#8) `key`. */
-  passphrase?: string
-}
-
-/** The options `createTransport` takes, after index.js resolved `service` and URLs. */
-export interface TransportOptions {
-  host?: string
-  port?: number
-  secure?: boolean
-  requireTLS?: boolean
-  ignoreTLS?: boolean
-  auth?: AuthOptions
-  name?: string
-  /** Milliseconds, as Nodemailer takes them. */
-  connectionTimeout?: number
-  greetingTimeout?: number
-  socketTimeout?: number
-  tls?: TlsOptionsJs
-  pool?: boolean
-  maxConnections?: number
-  maxMessages?: number
-  rateDelta?: number
-  rateLimit?: number
-  dkim?: DkimOptions
-  /** `{ domain, secret, prefix }`: a VERP envelope sender per recipient. */
-  verp?: VerpOptions
-  allowInsecureAuth?: boolean
-  /** Authenticate even when the server does not offer AUTH (else AUTH only when offered). */
-  forceAuth?: boolean
-  /** Continue in plain text when the server refuses STARTTLS. */
-  opportunisticTLS?: boolean
-  /** LMTP (LHLO, one reply per recipient). */
-  lmtp?: boolean
-  /** `host:port` to dial instead of `host` (index.js's relay for `getSocket` and `proxy`). */
-  connectTo?: string
-  /** Record the SMTP transcript for the JS logger (Nodemailer's `logger` + `debug`). */
-  recordTranscript?: boolean
-}
-
-export interface VerpOptions {
-  domain: string
-  secret: Buffer
-  prefix?: string
+export interface Target {
+  host: string
+  port: number
 }
 
 /** The core's service table, by name, alias, domain or address (Nodemailer's `wellKnown`). */

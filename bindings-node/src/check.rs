@@ -1,23 +1,12 @@
-//! Deliverability checks and DKIM keys: `index.js` flattens the options object into
-//! key/value pairs for the core's option words; the report comes back as the core's JSON.
+//! Deliverability checks and DKIM keys: the options object read by the core's option words;
+//! the report comes back as the core's JSON.
 
+use crate::errors::{fields, ErrorFields};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polymailer::check::{self, CheckOptions};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
-use polymailer::{runtime, OptionValue, TransportConfig};
-
-use crate::config::DkimOptions;
-use crate::errors::{fields, ErrorFields};
-
-/// One option: `key` and one of `text`, `number`, `flag` (a list option comes as several).
-#[napi(object)]
-pub struct CheckPair {
-    pub key: String,
-    pub text: Option<String>,
-    pub number: Option<f64>,
-    pub flag: Option<bool>,
-}
+use polymailer::{runtime, TransportConfig};
 
 /// `{ report }` (the core's JSON) and its `table`, or `{ error }`; never rejects.
 #[napi(object)]
@@ -27,20 +16,10 @@ pub struct CheckOutcome {
     pub error: Option<ErrorFields>,
 }
 
-fn options(pairs: Vec<CheckPair>, dkim: Option<DkimOptions>) -> polymailer::Result<CheckOptions> {
-    let mut o = CheckOptions::default();
-    for p in pairs {
-        let value = match (p.text, p.number, p.flag) {
-            (_, _, Some(b)) => OptionValue::Flag(b),
-            (_, Some(n), _) => OptionValue::Number(n),
-            (t, _, _) => OptionValue::Text(t.unwrap_or_default()),
-        };
-        o.set_option(&p.key, value)?;
-    }
-    if let Some(d) = dkim {
-        o.dkim = Some(d.config()?);
-    }
-    Ok(o)
+/// The options object (`dkim` as `createTransport` takes it) by the core's option words.
+fn options(options: Option<Unknown<'_>>) -> napi::Result<polymailer::Result<CheckOptions>> {
+    let given = options.map(crate::message::value).transpose()?.unwrap_or_default();
+    Ok(CheckOptions::from_value(&given))
 }
 
 fn outcome(result: polymailer::Result<check::DomainReport>) -> CheckOutcome {
@@ -73,13 +52,8 @@ where
 
 #[napi(ts_return_type = "Promise<CheckOutcome>")]
 #[cfg_attr(test, allow(dead_code))]
-pub fn check_domain<'env>(
-    env: &'env Env,
-    domain: String,
-    pairs: Vec<CheckPair>,
-    dkim: Option<DkimOptions>,
-) -> Result<Object<'env>> {
-    let options = options(pairs, dkim);
+pub fn check_domain<'env>(env: &'env Env, domain: String, options: Option<Unknown<'env>>) -> Result<Object<'env>> {
+    let options = self::options(options)?;
     promise(env, async move { check::check_domain(&domain, &options?).await })
 }
 
@@ -88,9 +62,9 @@ pub fn preflight<'env>(
     env: &'env Env,
     config: TransportConfig,
     domain: Option<String>,
-    pairs: Vec<CheckPair>,
+    options: Option<Unknown<'env>>,
 ) -> Result<Object<'env>> {
-    let options = options(pairs, None);
+    let options = self::options(options)?;
     promise(env, async move {
         check::preflight(&config, domain.as_deref(), options?).await
     })

@@ -3,15 +3,20 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use polymailer::{runtime, Direction, Mailer, Outgoing, Recorder, SendReport, TransportConfig};
+use polymailer::{runtime, Direction, Mailer, Outgoing, Recorder, SendReport};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
-use crate::config::TransportOptions;
 use crate::errors::{fields, throw, ErrorFields};
+
+#[napi(object)]
+pub struct Target {
+    pub host: String,
+    pub port: u32,
+}
 
 #[napi(object)]
 pub struct EnvelopeInfo {
@@ -180,20 +185,20 @@ where
 /// be made from them: `createTransport` throws a real Error built from these.
 #[napi]
 #[cfg_attr(test, allow(dead_code))] // called from JS only
-pub fn check_options(options: TransportOptions) -> Option<ErrorFields> {
-    TransportConfig::try_from(options)
+pub fn check_options(options: Unknown<'_>) -> Result<Option<ErrorFields>> {
+    Ok(crate::config::transport_config(options)?
         .and_then(Mailer::new)
         .err()
-        .map(|e| fields(&e))
+        .map(|e| fields(&e)))
 }
 
 #[napi]
 impl NativeTransport {
     /// `on_settle(id, outcome)` receives each `send`'s outcome, under the id `send` returned.
     #[napi(constructor)]
-    pub fn new(options: TransportOptions, on_settle: Function<FnArgs<(u32, Outcome)>, ()>) -> Result<Self> {
-        let record = options.record_transcript.unwrap_or(false);
-        let mut config = TransportConfig::try_from(options).map_err(throw)?;
+    /// `record`: keep the SMTP transcript for the JavaScript logger (`takeTranscript`).
+    pub fn new(options: Unknown<'_>, record: bool, on_settle: Function<FnArgs<(u32, Outcome)>, ()>) -> Result<Self> {
+        let mut config = crate::config::transport_config(options)?.map_err(throw)?;
         let transcript = record.then(Recorder::recording);
         if let Some(r) = &transcript {
             config.transcript = Some(r.hook());
@@ -233,9 +238,19 @@ impl NativeTransport {
         &self,
         env: &'env Env,
         domain: Option<String>,
-        pairs: Vec<crate::check::CheckPair>,
+        options: Option<Unknown<'env>>,
     ) -> Result<Object<'env>> {
-        crate::check::preflight(env, self.mailer.config().clone(), domain, pairs)
+        crate::check::preflight(env, self.mailer.config().clone(), domain, options)
+    }
+
+    /// The host and port the options name (where a relay for `getSocket`/`proxy` connects).
+    #[napi]
+    pub fn target(&self) -> Target {
+        let c = self.mailer.config();
+        Target {
+            host: c.host.clone(),
+            port: c.port.into(),
+        }
     }
 
     /// Transcript lines since the last call, as `[direction, line]` (AUTH secrets masked).

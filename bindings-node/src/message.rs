@@ -44,6 +44,19 @@ fn convert(v: Unknown<'_>, depth: usize) -> napi::Result<Value> {
     })
 }
 
+/// Only `keys` of an object (the rest is not looked at); not an object: no keys.
+pub fn value_of_keys(v: Unknown<'_>, keys: &[&str]) -> napi::Result<Value> {
+    if v.get_type()? != ValueType::Object {
+        return Ok(Value::Map(Vec::new()));
+    }
+    let o = unsafe { v.cast::<Object>() }?; // SAFETY: an object
+    let mut map = Vec::new();
+    for key in keys {
+        map.push((key.to_string(), convert(o.get_named_property::<Unknown>(key)?, 1)?));
+    }
+    Ok(Value::Map(map))
+}
+
 /// Nodemailer's mail object (after index.js read its streams and URLs) as what to send.
 pub fn outgoing(mail: Unknown<'_>) -> napi::Result<polymailer::Result<Outgoing>> {
     Ok(fields::outgoing(&value(mail)?, Dialect::Nodemailer))

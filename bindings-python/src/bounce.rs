@@ -2,12 +2,8 @@
 //! `polymailer._bounces` turns into dataclasses). The GIL is released while parsing.
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
-use polymailer::bounce::{decode_verp as core_decode, parse_bounce as core_parse, ParseOptions, Verp};
-use polymailer::Error;
-
-use crate::errors::err;
+use polymailer::bounce::{decode_verp as core_decode, parse_bounce as core_parse, ParseOptions};
 
 fn secret_bytes(secret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<u8>>> {
     secret
@@ -45,19 +41,4 @@ pub fn parse_bounce(
 pub fn decode_verp(address: &str, secret: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
     let secret = secret_bytes(secret)?;
     Ok(serde_json::to_string(&core_decode(address, secret.as_deref())).unwrap_or_else(|_| "null".into()))
-}
-
-/// `{"domain": ..., "secret": ..., "prefix": ...}` as the Mailer takes it.
-pub fn verp(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<Verp> {
-    let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(spec.get_item(k)?.filter(|v| !v.is_none())) };
-    let domain: String = get("domain")?
-        .ok_or_else(|| err(py, Error::invalid("verp needs 'domain'")))?
-        .extract()?;
-    let secret =
-        secret_bytes(get("secret")?.as_ref())?.ok_or_else(|| err(py, Error::invalid("verp needs 'secret'")))?;
-    let v = Verp::new(&domain, secret).map_err(|e| err(py, e))?;
-    match get("prefix")? {
-        Some(p) => v.with_prefix(&p.extract::<String>()?).map_err(|e| err(py, e)),
-        None => Ok(v),
-    }
 }

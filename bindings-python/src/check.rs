@@ -2,45 +2,21 @@
 //! which `polymailer._deliverability` turns into objects). The GIL is released while DNS works.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::PyDict;
 
 use polymailer::check::{self, CheckOptions};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
-use polymailer::{Error, OptionValue, TransportConfig};
+use polymailer::{Error, TransportConfig};
 
 use crate::errors::err;
 
-/// `{"timeout": 2, "dnsbl": ["a", "b"], ...}` through the core's option words; `dkim` as the
-/// Mailer takes it.
+/// `{"timeout": 2, "dnsbl": ["a", "b"], "dkim": {...}}` by the core's option words.
 pub fn options(py: Python<'_>, given: Option<&Bound<'_, PyDict>>) -> PyResult<CheckOptions> {
-    let mut o = CheckOptions::default();
-    let Some(given) = given else { return Ok(o) };
-    for (key, value) in given.iter() {
-        let key: String = key.extract()?;
-        if value.is_none() {
-            continue;
-        }
-        if key == "dkim" {
-            o.dkim = Some(crate::mailer::dkim(py, value.cast::<PyDict>()?)?);
-            continue;
-        }
-        let items: Vec<Bound<'_, PyAny>> = if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-            value.try_iter()?.collect::<PyResult<_>>()?
-        } else {
-            vec![value]
-        };
-        for item in items {
-            let v = if let Ok(b) = item.extract::<bool>() {
-                OptionValue::Flag(b)
-            } else if let Ok(n) = item.extract::<f64>() {
-                OptionValue::Number(n)
-            } else {
-                OptionValue::Text(item.str()?.to_string())
-            };
-            o.set_option(&key, v).map_err(|e| err(py, e))?;
-        }
-    }
-    Ok(o)
+    let given = given
+        .map(|d| crate::message::value(d.as_any()))
+        .transpose()?
+        .unwrap_or_default();
+    CheckOptions::from_value(&given).map_err(|e| err(py, e))
 }
 
 /// The report as the core's JSON, and as the table `polymailer check` prints.

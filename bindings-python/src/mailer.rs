@@ -6,51 +6,18 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use polymailer::{runtime, DkimConfig, Error, Mailer, RateLimit, TransportConfig};
+use polymailer::{runtime, DkimConfig, Mailer, RateLimit, TransportConfig};
 
 use crate::config;
 use crate::connection::PySendReport;
 use crate::errors::{err, exception};
 use crate::message;
+use polymailer::bounce::Verp;
 use polymailer::Outgoing;
 
 #[pyclass(name = "Mailer", module = "polymailer._native", frozen, subclass)]
 pub struct PyMailer {
     inner: Mailer,
-}
-
-pub(crate) fn dkim(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<DkimConfig> {
-    let get = |k: &str| -> PyResult<Option<String>> {
-        spec.get_item(k)?
-            .filter(|v| !v.is_none())
-            .map(|v| v.extract())
-            .transpose()
-    };
-    let need =
-        |k: &str| -> PyResult<String> { get(k)?.ok_or_else(|| err(py, Error::invalid(format!("dkim needs '{k}'")))) };
-    let key = match (get("private_key")?, get("private_key_file")?) {
-        (Some(k), _) => k,
-        (None, Some(path)) => DkimConfig::read_key_file(&path).map_err(|e| err(py, e))?,
-        (None, None) => {
-            return Err(err(
-                py,
-                Error::invalid("dkim needs 'private_key' (PEM) or 'private_key_file'"),
-            ))
-        }
-    };
-    let headers: Option<Vec<String>> = spec
-        .get_item("headers")?
-        .filter(|v| !v.is_none())
-        .map(|v| v.extract())
-        .transpose()?;
-    DkimConfig::new(
-        &need("domain")?,
-        &need("selector")?,
-        &key,
-        get("identity")?.as_deref(),
-        headers.as_deref(),
-    )
-    .map_err(|e| err(py, e))
 }
 
 #[pymethods]
@@ -92,10 +59,10 @@ impl PyMailer {
             per: Duration::from_secs_f64(secs.max(0.0)),
         });
         if let Some(spec) = dkim {
-            c.dkim = Some(self::dkim(py, spec)?);
+            c.dkim = Some(DkimConfig::from_value(&message::value(spec)?).map_err(|e| err(py, e))?);
         }
         if let Some(spec) = verp {
-            c.verp = Some(crate::bounce::verp(py, spec)?);
+            c.verp = Some(Verp::from_value(&message::value(spec)?).map_err(|e| err(py, e))?);
         }
         c.transcript = config::logging_hook(py)?;
         Ok(PyMailer {

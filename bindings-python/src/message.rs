@@ -1,14 +1,11 @@
 //! `polymailer.Message`: fields converted to the core `Message` when it is made (so bad
 //! addresses raise `ValueError` at once); stdlib `email` messages and bytes go through as raw.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use polymailer::address::parse_list;
-use polymailer::list::ListEntry;
-use polymailer::{Attachment, Content, Mailbox, Message, Outgoing, Priority, RawMessage};
+use polymailer::fields::{self, Dialect};
+use polymailer::{Message, Outgoing, RawMessage, Value};
 
 use crate::errors::err;
 
@@ -17,92 +14,31 @@ pub struct PyMessage {
     pub inner: Message,
 }
 
-/// `"a@b, Name <c@d>"`, `["a@b", ("Name", "c@d")]`, or None.
-fn mailboxes(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Mailbox>> {
-    let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(vec![]);
-    };
-    if let Ok(s) = value.cast::<PyString>() {
-        return parse_list(&s.to_cow()?).map_err(|e| err(py, e));
-    }
-    let mut out = Vec::new();
-    for item in value.try_iter()? {
-        let item = item?;
-        if let Ok(t) = item.cast::<PyTuple>() {
-            let (name, address): (Option<String>, String) = t.extract()?;
-            let m = Mailbox::new(name, address);
-            m.validate("address").map_err(|e| err(py, e))?;
-            out.push(m);
-        } else {
-            out.extend(parse_list(&item.extract::<String>()?).map_err(|e| err(py, e))?);
-        }
-    }
-    Ok(out)
-}
-
-fn one_mailbox(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<Option<Mailbox>> {
-    let mut list = mailboxes(py, value)?;
-    match list.len() {
-        0 => Ok(None),
-        1 => Ok(list.pop()),
-        n => Err(err(
-            py,
-            polymailer::Error::invalid(format!("{field}: expected one address, got {n}")),
-        )),
-    }
-}
-
-/// One `list` value: a URL, `(url, comment)`, `{"url", "comment"}`, or a list of those (one
-/// header line, entries joined).
-fn list_entries(value: &Bound<'_, PyAny>) -> PyResult<Vec<ListEntry>> {
-    if value.is_instance_of::<PyList>() {
-        let mut out = Vec::new();
-        for item in value.try_iter()? {
-            out.extend(list_entries(&item?)?);
-        }
-        return Ok(out);
-    }
-    if let Ok(t) = value.cast::<PyTuple>() {
-        let (url, comment): (String, Option<String>) = t.extract()?;
-        return Ok(vec![ListEntry { url, comment }]);
-    }
-    if let Ok(d) = value.cast::<PyDict>() {
-        let url: String = d
-            .get_item("url")?
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("list entry needs 'url'"))?
-            .extract()?;
-        let comment = d.get_item("comment")?.map(|c| c.extract()).transpose()?;
-        return Ok(vec![ListEntry { url, comment }]);
-    }
-    Ok(vec![ListEntry::new(value.extract::<String>()?)])
-}
-
-/// A path (str / os.PathLike) or a dict: `filename`, `content` (bytes or str), `path`,
-/// `content_type`, `cid`.
-fn attachment(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Attachment> {
-    let Ok(d) = item.cast::<PyDict>() else {
-        let path: std::path::PathBuf = item.extract()?;
-        return Ok(Attachment::path(path));
-    };
-    let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(d.get_item(k)?.filter(|v| !v.is_none())) };
-    let content = match (get("content")?, get("path")?) {
-        (Some(c), _) => Content::Bytes(match c.cast::<PyBytes>() {
-            Ok(b) => b.as_bytes().to_vec(),
-            Err(_) => c.extract::<String>()?.into_bytes(),
-        }),
-        (None, Some(p)) => Content::Path(p.extract()?),
-        (None, None) => {
-            return Err(err(
-                py,
-                polymailer::Error::invalid("attachment needs 'content' or 'path'"),
-            ))
-        }
-    };
-    Ok(Attachment {
-        content,
-        filename: get("filename")?.map(|v| v.extract()).transpose()?,
-        content_type: get("content_type")?.map(|v| v.extract()).transpose()?,
-        content_id: get("cid")?.map(|v| v.extract()).transpose()?,
+/// A Python object as the core's [`Value`], the one conversion (the core reads the fields):
+/// None, bool, int and float, str, bytes and bytearray, tuple, list, dict, and an
+/// `os.PathLike` as its path.
+pub fn value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    let items = |it: Bound<'_, pyo3::types::PyIterator>| it.map(|i| value(&i?)).collect::<PyResult<Vec<_>>>();
+    Ok(if obj.is_none() {
+        Value::Null
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        Value::Bool(b.is_true())
+    } else if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>() {
+        Value::Number(obj.extract()?)
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        Value::Text(s.to_cow()?.into_owned())
+    } else if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+        Value::Bytes(obj.extract()?)
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        let entries = d.iter().map(|(k, v)| Ok((k.str()?.to_string(), value(&v)?)));
+        Value::Map(entries.collect::<PyResult<_>>()?)
+    } else if obj.is_instance_of::<PyTuple>() {
+        Value::Tuple(items(obj.try_iter()?)?)
+    } else if obj.is_instance_of::<PyList>() {
+        Value::List(items(obj.try_iter()?)?)
+    } else {
+        let path: std::path::PathBuf = obj.extract()?; // os.PathLike, else TypeError
+        Value::Text(path.to_string_lossy().into_owned())
     })
 }
 
@@ -128,50 +64,41 @@ impl PyMessage {
         headers: Option<&Bound<'_, PyDict>>,
         message_id: Option<String>,
         date: Option<f64>,
-        priority: Option<&str>,
+        priority: Option<String>,
         in_reply_to: Option<String>,
         references: Option<Vec<String>>,
         list: Option<&Bound<'_, PyDict>>,
         one_click_unsubscribe: bool,
     ) -> PyResult<Self> {
-        let mut m = Message {
-            from: one_mailbox(py, from_, "from_")?,
-            sender: one_mailbox(py, sender, "sender")?,
-            to: mailboxes(py, to)?,
-            cc: mailboxes(py, cc)?,
-            bcc: mailboxes(py, bcc)?,
-            reply_to: mailboxes(py, reply_to)?,
-            subject,
-            text,
-            html,
-            message_id,
-            in_reply_to,
-            references: references.unwrap_or_default(),
-            date: date.map(|d| UNIX_EPOCH + Duration::from_secs_f64(d.max(0.0))),
-            ..Default::default()
-        };
-        m.priority = priority
-            .map(str::parse::<Priority>)
-            .transpose()
-            .map_err(|e| err(py, e))?;
-        if let Some(list) = attachments {
-            for item in list.iter() {
-                m.attachments.push(attachment(py, &item)?);
-            }
+        let given = |v: Option<&Bound<'_, PyAny>>| v.map(value).transpose().map(Option::unwrap_or_default);
+        let t = |v: Option<String>| v.map_or(Value::Null, Value::Text);
+        let fields = Value::map([
+            ("from", given(from_)?),
+            ("to", given(to)?),
+            ("cc", given(cc)?),
+            ("bcc", given(bcc)?),
+            ("reply_to", given(reply_to)?),
+            ("sender", given(sender)?),
+            ("subject", t(subject)),
+            ("text", t(text)),
+            ("html", t(html)),
+            ("attachments", given(attachments.map(|a| a.as_any()))?),
+            ("headers", given(headers.map(|h| h.as_any()))?),
+            ("message_id", t(message_id)),
+            ("date", date.map_or(Value::Null, Value::Number)),
+            ("priority", t(priority)),
+            ("in_reply_to", t(in_reply_to)),
+            (
+                "references",
+                Value::List(references.unwrap_or_default().into_iter().map(Value::Text).collect()),
+            ),
+            ("list", given(list.map(|l| l.as_any()))?),
+            ("one_click_unsubscribe", Value::Bool(one_click_unsubscribe)),
+        ]);
+        match fields::outgoing(&fields, Dialect::Polymailer).map_err(|e| err(py, e))? {
+            Outgoing::Fields(m) => Ok(PyMessage { inner: *m }),
+            Outgoing::Raw(_) => unreachable!("polymailer's Message fields build a message"),
         }
-        if let Some(h) = headers {
-            for (k, v) in h.iter() {
-                m.headers.push((k.extract()?, v.extract()?));
-            }
-        }
-        if let Some(list) = list {
-            for (k, v) in list.iter() {
-                m.list.add(&k.extract::<String>()?, list_entries(&v)?);
-            }
-        }
-        m.list.one_click = one_click_unsubscribe;
-        m.list.headers().map_err(|e| err(py, e))?;
-        Ok(PyMessage { inner: m })
     }
 
     /// The RFC 5322 bytes (built in Rust, without the GIL).

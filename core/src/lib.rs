@@ -29,6 +29,7 @@ pub mod html;
 pub mod list;
 pub mod mailer;
 pub mod message;
+pub mod nodemailer;
 pub mod options;
 pub mod payload;
 pub mod reply;

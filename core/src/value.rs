@@ -24,6 +24,11 @@ pub enum Value {
 }
 
 impl Value {
+    /// A map from `(key, value)` pairs.
+    pub fn map<'a>(entries: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+        Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
     /// The first of `keys` a map holds with a value other than null (spellings of one field:
     /// `replyTo`, `reply_to`).
     pub fn get(&self, keys: &[&str]) -> Option<&Value> {
