@@ -1,87 +1,24 @@
 //! Python options → `TransportConfig` (one place), and the TLS options a Python `ssl.SSLContext`
-//! was turned into by `polymailer._tls`.
+//! was turned into by `polymailer._tls` (read by the core).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyDict;
 
 use polymailer::{Credentials, Direction, Security, Timeouts, TlsOptions, TransportConfig};
 
 use crate::errors::err;
 
-/// TLS options from a dict: `verify`, `check_hostname`, `native_roots` (bools), `cadata`
-/// (list of DER or PEM bytes), `cafile` (path), `server_hostname` (str), `certfile` and
-/// `keyfile` (client certificate paths, the key in `certfile` when absent).
+/// TLS options from the dict `polymailer._tls` makes of an `ssl.SSLContext` (the core reads
+/// its words: `verify`, `check_hostname`, `cadata`, `cafile`, `certdata`, ...).
 pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult<TlsOptions> {
-    let mut tls = TlsOptions::default();
-    let Some(spec) = spec else { return Ok(tls) };
-    let flag = |key: &str, default: bool| -> PyResult<bool> {
-        Ok(match spec.get_item(key)? {
-            Some(v) if !v.is_none() => v.is_truthy()?,
-            _ => default,
-        })
-    };
-    tls.accept_invalid_certs = !flag("verify", true)?;
-    tls.accept_invalid_hostnames = !flag("check_hostname", true)?;
-    tls.native_roots = flag("native_roots", true)?;
-    if let Some(cas) = spec.get_item("cadata")? {
-        for ca in cas.try_iter()? {
-            let ca = ca?;
-            let bytes: Vec<u8> = match ca.cast::<PyBytes>() {
-                Ok(b) => b.as_bytes().to_vec(),
-                Err(_) => ca.extract::<String>()?.into_bytes(),
-            };
-            tls.add_ca(&bytes).map_err(|e| err(py, e))?;
-        }
-    }
-    if let Some(file) = spec.get_item("cafile")?.filter(|f| !f.is_none()) {
-        let path: std::path::PathBuf = file.extract()?;
-        tls.add_ca_file(path).map_err(|e| err(py, e))?;
-    }
-    if let Some(name) = spec.get_item("server_hostname")?.filter(|f| !f.is_none()) {
-        tls.server_name = Some(name.extract()?);
-    }
-    if let Some(chain) = spec.get_item("certdata")?.filter(|f| !f.is_none()) {
-        // What SSLContext.load_cert_chain read (the files may be gone since, as trustme does).
-        let chain: Vec<u8> = chain.extract()?;
-        let key: Option<Vec<u8>> = spec
-            .get_item("keydata")?
-            .filter(|f| !f.is_none())
-            .map(|k| k.extract())
-            .transpose()?;
-        let password: Option<String> = spec
-            .get_item("keypassword")?
-            .filter(|f| !f.is_none())
-            .map(|k| k.extract())
-            .transpose()?;
-        let what: String = match spec.get_item("certfile")?.filter(|f| !f.is_none()) {
-            Some(name) => name.extract()?,
-            None => "given to load_cert_chain".to_string(),
-        };
-        tls.client_identity = Some(
-            polymailer::ClientIdentity::from_pem(&chain, key.as_deref().unwrap_or(&chain), password.as_deref(), &what)
-                .map_err(|e| err(py, e))?,
-        );
-    } else if let Some(cert) = spec.get_item("certfile")?.filter(|f| !f.is_none()) {
-        let cert: std::path::PathBuf = cert.extract()?;
-        let password: Option<String> = spec
-            .get_item("keypassword")?
-            .filter(|f| !f.is_none())
-            .map(|k| k.extract())
-            .transpose()?;
-        let key: Option<std::path::PathBuf> = spec
-            .get_item("keyfile")?
-            .filter(|f| !f.is_none())
-            .map(|k| k.extract())
-            .transpose()?;
-        tls.client_identity = Some(
-            polymailer::ClientIdentity::from_files(cert, key.as_deref(), password.as_deref())
-                .map_err(|e| err(py, e))?,
-        );
-    }
-    Ok(tls)
+    let spec = spec
+        .map(|d| crate::message::value(d.as_any()))
+        .transpose()?
+        .unwrap_or_default();
+    TlsOptions::from_value(&spec).map_err(|e| err(py, e))
 }
 
 pub fn timeouts(py: Python<'_>, timeout: Option<f64>) -> PyResult<Timeouts> {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::bounce::Verp;
-use crate::config::{ClientIdentity, Credentials, PoolConfig, RateLimit, Security, Timeouts, TransportConfig};
+use crate::config::{Credentials, PoolConfig, RateLimit, Security, Timeouts, TlsOptions, TransportConfig};
 use crate::dkim::DkimConfig;
 use crate::error::{Error, ErrorKind, Result, Stage};
 use crate::value::Value;
@@ -65,15 +65,6 @@ fn ms(o: &Value, key: &str, default: Duration) -> Result<Duration> {
         Some(ms) if ms > 0.0 && ms.is_finite() => Duration::from_secs_f64(ms / 1000.0),
         _ => default,
     })
-}
-
-/// PEM or DER given as text, bytes, or a list of them (joined, as Node's `tls` options take).
-fn pem(v: &Value, field: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for item in v.items() {
-        out.extend(item.bytes(field)?);
-    }
-    Ok(out)
 }
 
 impl TransportConfig {
@@ -160,8 +151,7 @@ impl TransportConfig {
     }
 }
 
-/// Node's TLS options: `rejectUnauthorized`, `ca`, `servername`, `minVersion`, `cert` + `key`
-/// (+ `passphrase`). `pfx` is refused rather than ignored.
+/// Node's TLS options ([`TlsOptions::from_value`]); `pfx` is refused rather than ignored.
 fn tls(t: &Value, c: &mut TransportConfig) -> Result<()> {
     if t.get(&["pfx"]).is_some() {
         return Err(Error::new(
@@ -170,18 +160,6 @@ fn tls(t: &Value, c: &mut TransportConfig) -> Result<()> {
             "tls.pfx is not supported: pass tls.cert and tls.key (PEM)",
         ));
     }
-    c.tls.accept_invalid_certs = matches!(t.get(&["rejectUnauthorized"]), Some(v) if !v.flag());
-    for ca in t.get(&["ca"]).map_or(&[][..], Value::items) {
-        c.tls.add_ca(&ca.bytes("tls.ca")?)?;
-    }
-    c.tls.server_name = t.text_at(&["servername"])?;
-    c.tls.min_version = t.text_at(&["minVersion"])?.map(|v| v.parse()).transpose()?;
-    if let Some(cert) = t.get(&["cert"]) {
-        let cert = pem(cert, "tls.cert")?;
-        let key = t.get(&["key"]).map(|k| pem(k, "tls.key")).transpose()?;
-        let passphrase = t.text_at(&["passphrase"])?;
-        let key = key.as_deref().unwrap_or(&cert);
-        c.tls.client_identity = Some(ClientIdentity::from_pem(&cert, key, passphrase.as_deref(), "tls.cert")?);
-    }
+    c.tls = TlsOptions::from_value(t)?;
     Ok(())
 }

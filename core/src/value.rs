@@ -204,3 +204,52 @@ impl crate::check::CheckOptions {
         Ok(o)
     }
 }
+
+impl crate::config::TlsOptions {
+    /// TLS settings under the words of Python's `ssl` (as `polymailer._tls` reads an
+    /// `SSLContext`) and of Node's `tls` options: `verify` / `rejectUnauthorized`,
+    /// `check_hostname`, `native_roots`, `cadata` / `ca` (PEM or DER, one or a list), `cafile`,
+    /// `server_hostname` / `servername`, `minVersion`, a client certificate as data
+    /// (`certdata` / `cert`, `keydata` / `key`) or files (`certfile`, `keyfile`), and
+    /// `keypassword` / `passphrase` for an encrypted key.
+    pub fn from_value(spec: &Value) -> Result<Self> {
+        use crate::config::ClientIdentity;
+        let mut tls = Self::default();
+        let refused = |keys: &[&str]| matches!(spec.get(keys), Some(v) if !v.flag());
+        tls.accept_invalid_certs = refused(&["verify", "rejectUnauthorized"]);
+        tls.accept_invalid_hostnames = refused(&["check_hostname"]);
+        tls.native_roots = !refused(&["native_roots"]);
+        for ca in spec.get(&["cadata", "ca"]).map_or(&[][..], Value::items) {
+            tls.add_ca(&ca.bytes("tls ca")?)?;
+        }
+        if let Some(file) = spec.text_at(&["cafile"])? {
+            tls.add_ca_file(file)?;
+        }
+        tls.server_name = spec.text_at(&["server_hostname", "servername"])?;
+        tls.min_version = spec.text_at(&["minVersion"])?.map(|v| v.parse()).transpose()?;
+        let joined = |v: &Value, field: &str| -> Result<Vec<u8>> {
+            v.items().iter().try_fold(Vec::new(), |mut out, item| {
+                out.extend(item.bytes(field)?);
+                Ok(out)
+            })
+        };
+        let password = spec.text_at(&["keypassword", "passphrase"])?;
+        let certfile = spec.text_at(&["certfile"])?;
+        if let Some(chain) = spec.get(&["certdata", "cert"]) {
+            // Data (what `load_cert_chain` read: the files may be gone since, as trustme does).
+            let chain = joined(chain, "tls cert")?;
+            let key = spec
+                .get(&["keydata", "key"])
+                .map(|k| joined(k, "tls key"))
+                .transpose()?;
+            let what = certfile.as_deref().unwrap_or("tls.cert");
+            let key = key.as_deref().unwrap_or(&chain);
+            tls.client_identity = Some(ClientIdentity::from_pem(&chain, key, password.as_deref(), what)?);
+        } else if let Some(cert) = certfile {
+            let key = spec.text_at(&["keyfile"])?;
+            let key = key.as_deref().map(std::path::Path::new);
+            tls.client_identity = Some(ClientIdentity::from_files(cert, key, password.as_deref())?);
+        }
+        Ok(tls)
+    }
+}
