@@ -4,36 +4,10 @@
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
+
+use crate::value::from_json;
 use polymailer::bounce::{decode_verp, parse_bounce, ParseOptions};
 use serde_json::Value as Json;
-
-fn to_zval(v: &Json) -> PhpResult<Zval> {
-    let mut z = Zval::new();
-    match v {
-        Json::Null => z.set_null(),
-        Json::Bool(b) => z.set_bool(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => z.set_long(i),
-            None => z.set_double(n.as_f64().unwrap_or(0.0)),
-        },
-        Json::String(s) => z.set_string(s, false)?,
-        Json::Array(items) => {
-            let mut t = ZendHashTable::new();
-            for item in items {
-                t.push(to_zval(item)?)?;
-            }
-            z.set_hashtable(t);
-        }
-        Json::Object(map) => {
-            let mut t = ZendHashTable::new();
-            for (k, item) in map {
-                t.insert(k.as_str(), to_zval(item)?)?;
-            }
-            z.set_hashtable(t);
-        }
-    }
-    Ok(z)
-}
 
 #[php_class]
 #[php(name = "Polymailer\\Bounce")]
@@ -60,7 +34,7 @@ impl Bounce {
         if let Json::Object(map) = &mut json {
             map.insert("table".into(), Json::String(report.to_table()));
         }
-        to_zval(&json)
+        from_json(&json)
     }
 
     /// `bounces+alice=example.com-<tag>-<mac>@domain` → `['recipient', 'message_tag',
@@ -68,6 +42,6 @@ impl Bounce {
     #[php(name = "decodeVerp")]
     pub fn decode_verp(address: &str, secret: Option<String>) -> PhpResult<Zval> {
         let decoded = decode_verp(address, secret.as_deref().map(str::as_bytes));
-        to_zval(&serde_json::to_value(decoded).unwrap_or(Json::Null))
+        from_json(&serde_json::to_value(decoded).unwrap_or(Json::Null))
     }
 }

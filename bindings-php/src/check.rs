@@ -7,7 +7,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use polymailer::check::{self, CheckOptions, DomainReport};
 use polymailer::dkim::{generate_key, KeyAlgorithm};
-use polymailer::{DkimConfig, Error, OptionValue};
+use polymailer::Error;
 
 use crate::errors;
 
@@ -16,77 +16,24 @@ fn throw(e: &Error) -> PhpException {
 }
 
 /// `['nameserver' => '127.0.0.1:53', 'dnsbl' => ['a', 'b'], 'timeout' => 2, 'dkim' => [...]]`
-/// through the core's option words. `dkim`: `domain`, `selector`, `private_key` (PEM) or
-/// `private_key_file`. Keys the caller handles itself (`domain` for preflight) are skipped.
+/// by the core's option words (`dkim`: `domain`, `selector`, `private_key` (PEM) or
+/// `private_key_file`). Keys the caller handles itself (`domain` for preflight) are skipped.
 pub fn options(given: Option<&Zval>, skip: &[&str]) -> Result<CheckOptions, Error> {
-    let mut o = CheckOptions::default();
-    let Some(table) = given.and_then(|z| z.array()) else {
-        return Ok(o);
-    };
-    for (key, value) in table.iter() {
-        let key = key.to_string();
-        if skip.contains(&key.as_str()) || value.is_null() {
-            continue;
-        }
-        if key == "dkim" {
-            o.dkim = Some(dkim(value)?);
-            continue;
-        }
-        let items: Vec<&Zval> = match value.array() {
-            Some(list) => list.iter().map(|(_, v)| v).collect(),
-            None => vec![value],
-        };
-        for v in items {
-            let v = if let Some(b) = v.bool() {
-                OptionValue::Flag(b)
-            } else if let Some(n) = v.long() {
-                OptionValue::Number(n as f64)
-            } else if let Some(n) = v.double() {
-                OptionValue::Number(n)
-            } else {
-                OptionValue::Text(v.string().unwrap_or_default())
-            };
-            o.set_option(&key, v)?;
-        }
+    let mut given = given.map(crate::value::to_core).unwrap_or_default();
+    for key in skip {
+        given.remove(key);
     }
-    Ok(o)
+    CheckOptions::from_value(&given)
 }
 
-fn dkim(spec: &Zval) -> Result<DkimConfig, Error> {
-    let table = spec
-        .array()
-        .ok_or_else(|| Error::invalid("dkim: an array with domain, selector and private_key(_file)"))?;
-    let get = |k: &str| table.get(k).and_then(|v| v.string()).filter(|s| !s.is_empty());
-    let need = |k: &str| get(k).ok_or_else(|| Error::invalid(format!("dkim needs '{k}'")));
-    let key = match (get("private_key"), get("private_key_file")) {
-        (Some(k), _) => k,
-        (None, Some(path)) => DkimConfig::read_key_file(path)?,
-        (None, None) => return Err(Error::invalid("dkim needs 'private_key' (PEM) or 'private_key_file'")),
-    };
-    DkimConfig::new(&need("domain")?, &need("selector")?, &key, None, None)
-}
-
-/// `['domain', 'ok', 'elapsed_ms', 'findings' => [['check', 'subject', 'status', 'record',
-/// 'detail', 'fix'], ...], 'table']`.
+/// The report as the core's JSON in PHP arrays, and its `table`.
 pub fn report(r: &DomainReport) -> PhpResult<ZBox<ZendHashTable>> {
-    let mut out = ZendHashTable::new();
-    out.insert("domain", r.domain.as_str())?;
-    out.insert("ok", r.ok())?;
-    out.insert("elapsed_ms", r.elapsed.as_millis() as i64)?;
-    let mut findings = ZendHashTable::new();
-    for f in &r.findings {
-        let mut item = ZendHashTable::new();
-        item.insert("check", f.check)?;
-        item.insert("subject", f.subject.as_str())?;
-        item.insert("status", f.status.as_str())?;
-        item.insert("record", f.record.clone())?;
-        item.insert("detail", f.detail.as_str())?;
-        item.insert("fix", f.fix.clone())?;
-        findings.push(item)?;
+    let mut json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut json {
+        map.insert("table".into(), r.to_table(false).into());
     }
-    out.insert("findings", findings)?;
-    out.insert("table", r.to_table(false))?;
-    Ok(out)
+    let z = crate::value::from_json(&json)?;
+    Ok(z.array().map(ToOwned::to_owned).unwrap_or_else(ZendHashTable::new))
 }
 
 #[php_class]

@@ -124,3 +124,65 @@ impl Value {
 pub fn arg_string(z: Option<&Zval>) -> String {
     z.map(|z| Value(z.shallow_clone()).string()).unwrap_or_default()
 }
+
+/// A PHP value as the core's [`polymailer::Value`], the one conversion for what the core reads
+/// (check options, DKIM settings): a string that is not UTF-8 as bytes, an array with keys
+/// 0, 1, … as a list and any other as a map.
+pub fn to_core(z: &Zval) -> polymailer::Value {
+    use polymailer::Value as V;
+    if let Some(b) = z.bool() {
+        V::Bool(b)
+    } else if let Some(n) = z.long() {
+        V::Number(n as f64)
+    } else if let Some(n) = z.double() {
+        V::Number(n)
+    } else if let Some(s) = z.zend_str() {
+        match std::str::from_utf8(s.as_bytes()) {
+            Ok(t) => V::Text(t.to_string()),
+            Err(_) => V::Bytes(s.as_bytes().to_vec()),
+        }
+    } else if let Some(table) = z.array() {
+        let is_list = table
+            .iter()
+            .enumerate()
+            .all(|(i, (k, _))| k.to_string() == i.to_string());
+        if is_list {
+            V::List(table.iter().map(|(_, v)| to_core(v)).collect())
+        } else {
+            V::Map(table.iter().map(|(k, v)| (k.to_string(), to_core(v))).collect())
+        }
+    } else {
+        V::Null
+    }
+}
+
+/// The core's JSON (a report, a decoded address) as PHP values, keys as the core names them.
+pub fn from_json(v: &serde_json::Value) -> ext_php_rs::exception::PhpResult<Zval> {
+    use ext_php_rs::types::ZendHashTable;
+    use serde_json::Value as Json;
+    let mut z = Zval::new();
+    match v {
+        Json::Null => z.set_null(),
+        Json::Bool(b) => z.set_bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => z.set_long(i),
+            None => z.set_double(n.as_f64().unwrap_or(0.0)),
+        },
+        Json::String(s) => z.set_string(s, false)?,
+        Json::Array(items) => {
+            let mut t = ZendHashTable::new();
+            for item in items {
+                t.push(from_json(item)?)?;
+            }
+            z.set_hashtable(t);
+        }
+        Json::Object(map) => {
+            let mut t = ZendHashTable::new();
+            for (k, item) in map {
+                t.insert(k.as_str(), from_json(item)?)?;
+            }
+            z.set_hashtable(t);
+        }
+    }
+    Ok(z)
+}
