@@ -641,11 +641,7 @@ class Transporter extends EventEmitter {
 
   /** streamTransport: the message as it would be sent (a Buffer with `buffer: true`, else a stream). */
   async _stream(input) {
-    const dkim = this.options.dkim;
-    const signer = dkim
-      ? { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: String(dkim.privateKey) }
-      : undefined;
-    const built = await native.buildMail(input, signer);
+    const built = await native.buildMail(input, this.options.dkim || undefined);
     if (built.error) throw toError(built.error);
     let message = built.message;
     const newline = String(this.options.newline || '').toLowerCase();

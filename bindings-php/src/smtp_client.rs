@@ -240,7 +240,7 @@ impl Smtp {
         oauth: Option<&Zval>,
     ) -> PhpResult<bool> {
         let kind = arg_string(authtype).to_ascii_uppercase();
-        let creds = if kind == "XOAUTH2" {
+        let creds = if matches!(kind.parse(), Ok(AuthMechanism::Xoauth2)) {
             let response = oauth
                 .and_then(|o| o.object())
                 .and_then(|o| o.try_call_method("getOauth64", vec![]).ok())

@@ -409,7 +409,9 @@ impl PHPMailer {
 
     /// The XOAUTH2 response of the `setOAuth()` provider, asked only when `AuthType` is XOAUTH2.
     fn oauth64(&self) -> Option<String> {
-        if !self.smtp_auth.truthy() || !self.auth_type.string().eq_ignore_ascii_case("XOAUTH2") {
+        if !self.smtp_auth.truthy()
+            || !matches!(self.auth_type.string().parse(), Ok(polymailer::AuthMechanism::Xoauth2))
+        {
             return None;
         }
         let provider = self.oauth.0.object()?;

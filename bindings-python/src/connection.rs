@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use polymailer::{
-    address, runtime, AuthMechanism, Connection, Credentials, Envelope, Error, Prepared, RawMessage, Reply, Security,
-    SendReport, TransportConfig,
+    runtime, AuthMechanism, Connection, Credentials, Envelope, Prepared, RawMessage, Reply, Security, SendReport,
+    TransportConfig,
 };
 
 use crate::config;
@@ -367,20 +367,10 @@ impl Transaction {
         mail_options: Vec<String>,
         rcpt_options: Vec<String>,
     ) -> polymailer::Result<Transaction> {
-        // smtplib's quoteaddr forms (`Name <a@b>`, `<>`), checked on the values as given.
         let envelope = Envelope {
-            from: address::envelope_address_or_local("from_addr", &from_addr)?,
-            to: to_addrs
-                .iter()
-                .map(|t| {
-                    address::envelope_address_or_local("to_addrs", t)?
-                        .ok_or_else(|| Error::invalid("to_addrs: empty address"))
-                })
-                .collect::<polymailer::Result<_>>()?,
             mail_params: mail_options,
             rcpt_params: rcpt_options,
-            dsn: None,
-            local_addresses: true,
+            ..Envelope::as_given(&from_addr, &to_addrs)?
         };
         let prepared = Prepared {
             content: msg.into(),

@@ -141,17 +141,7 @@ pub fn outgoing(obj: &Bound<'_, PyAny>) -> PyResult<Outgoing> {
                 ))
             }
         };
-        let check = |field: &str, a: &str| polymailer::address::envelope_address_or_local(field, a);
-        let envelope = polymailer::Envelope {
-            from: check("sender", &from).map_err(|e| err(py, e))?,
-            to: to
-                .iter()
-                .map(|a| check("recipients", a)?.ok_or_else(|| polymailer::Error::invalid("recipients: empty address")))
-                .collect::<polymailer::Result<_>>()
-                .map_err(|e| err(py, e))?,
-            local_addresses: true,
-            ..Default::default()
-        };
+        let envelope = polymailer::Envelope::as_given(&from, &to).map_err(|e| err(py, e))?;
         return Ok(Outgoing::Raw(raw.with_envelope(envelope)));
     }
     if let Ok(m) = obj.cast::<PyMessage>() {

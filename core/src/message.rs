@@ -166,6 +166,22 @@ impl Envelope {
         }
     }
 
+    /// smtplib's `sendmail(from_addr, to_addrs, ...)` envelope: each address as given, in
+    /// smtplib's `quoteaddr` forms (`Name <a@b>`, `<>`), a local part alone allowed (`root`).
+    pub fn as_given(from: &str, to: &[String]) -> Result<Self> {
+        let check = |field: &str, a: &str| crate::address::envelope_address_or_local(field, a);
+        let to = to
+            .iter()
+            .map(|t| check("to_addrs", t)?.ok_or_else(|| Error::invalid("to_addrs: empty address")))
+            .collect::<Result<_>>()?;
+        Ok(Envelope {
+            from: check("from_addr", from)?,
+            to,
+            local_addresses: true,
+            ..Default::default()
+        })
+    }
+
     /// Validates the addresses and puts their domains in punycode.
     pub fn to_wire(&self) -> Result<Envelope> {
         self.checked().map_err(|e| e.at_stage(Stage::Envelope))
