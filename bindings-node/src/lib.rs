@@ -1,6 +1,7 @@
 //! The Node.js binding (napi-rs): translates Nodemailer's options, mail objects and errors to
 //! and from the `polymailer` core. `index.js` adds the callback/Promise and EventEmitter idioms.
-//! Files mirror the core: `config.rs`, `message.rs`, `mailer.rs`, `errors.rs`.
+//! `message.rs` converts JavaScript values to the core's `Value` (the core reads Nodemailer's
+//! mail and options from it); `config.rs`, `mailer.rs`, `check.rs`, `errors.rs` mirror the core.
 
 mod bounce;
 mod check;

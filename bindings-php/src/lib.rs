@@ -1,15 +1,15 @@
 //! The PHP extension (ext-php-rs): `Polymailer\PHPMailer\{PHPMailer, SMTP, Exception}` with
-//! PHPMailer's API over the `polymailer` core. Files mirror the core: `config.rs`,
-//! `message.rs`, `mailer.rs` (the class and its PHP methods), `state.rs` (what those methods
-//! share), `smtp.rs` (the static classes), `errors.rs`; `debug.rs` prints `SMTPDebug` output;
-//! `value.rs` gives PHP's loose property typing.
+//! PHPMailer's API over the `polymailer` core, which reads the connection properties
+//! (`polymailer::phpmailer::Settings`). Files: `message.rs`, `mailer.rs` (the class and its PHP
+//! methods), `state.rs` (what those methods share), `smtp.rs` (the static classes),
+//! `errors.rs`; `debug.rs` prints `SMTPDebug` output; `value.rs` gives PHP's loose property
+//! typing and the one conversion to the core's `Value`.
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 use ext_php_rs::prelude::*;
 
 mod bounce;
 mod check;
-mod config;
 mod debug;
 mod errors;
 mod helpers;

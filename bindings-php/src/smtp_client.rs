@@ -170,19 +170,11 @@ impl Smtp {
         let timeout = timeout
             .filter(|t| !t.is_null())
             .map_or(30, |t| Value(t.shallow_clone()).long_or(30));
-        let ssl = |k: &str| -> Option<Value> {
-            let ssl = options?.array()?.get("ssl")?;
-            ssl.array()?.get(k).map(|z| Value(z.shallow_clone()))
-        };
-        let settings = crate::config::Settings {
+        let settings = polymailer::phpmailer::Settings {
             host: arg_string(Some(host)),
             port,
             timeout,
-            verify_peer: ssl("verify_peer").map(|v| v.truthy()),
-            verify_peer_name: ssl("verify_peer_name").map(|v| v.truthy()),
-            allow_self_signed: ssl("allow_self_signed").map(|v| v.truthy()),
-            cafile: ssl("cafile").and_then(|v| v.non_empty()),
-            peer_name: ssl("peer_name").and_then(|v| v.non_empty()),
+            ssl: crate::state::ssl_options(options),
             debug: true,
             ..Default::default()
         };

@@ -1,18 +1,19 @@
 //! What `PHPMailer`'s methods share: error recording (ErrorInfo / exceptions), address lists,
-//! attachments, and the plain snapshots (`message::Draft`, `config::Settings`) the core gets.
+//! attachments, and the plain snapshots (`message::Draft`, `polymailer::phpmailer::Settings`) the core gets.
 
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpResult;
 use ext_php_rs::types::Zval;
 
 use polymailer::address::validate_address;
+use polymailer::phpmailer::{Settings, Ssl};
 use polymailer::{runtime, Mailer};
 
+use crate::debug;
 use crate::errors::{self, lang};
 use crate::mailer::PHPMailer;
 use crate::message;
 use crate::value::{arg_string, Value};
-use crate::{config, debug};
 
 impl Kind {
     pub(crate) fn label(self) -> &'static str {
@@ -357,12 +358,8 @@ impl PHPMailer {
     }
 
     /// The connection settings as plain values (all `config` needs from this object).
-    pub(crate) fn settings(&self) -> config::Settings {
-        let ssl = |k: &str| -> Option<Value> {
-            let ssl = self.smtp_options.0.array()?.get("ssl")?;
-            ssl.array()?.get(k).map(|z| Value(z.shallow_clone()))
-        };
-        config::Settings {
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
             host: self.host.string(),
             port: self.port.long_or(25),
             smtp_secure: self.smtp_secure.string(),
@@ -376,19 +373,7 @@ impl PHPMailer {
             timeout: self.timeout.long_or(300),
             helo: self.helo.non_empty(),
             hostname: self.hostname.non_empty(),
-            verify_peer: ssl("verify_peer").map(|v| v.truthy()),
-            verify_peer_name: ssl("verify_peer_name").map(|v| v.truthy()),
-            allow_self_signed: ssl("allow_self_signed").map(|v| v.truthy()),
-            cafile: ssl("cafile").and_then(|v| v.non_empty()),
-            peer_name: ssl("peer_name").and_then(|v| v.non_empty()),
-            // A string, or PHP's ['sha256' => digest] array form (its values).
-            peer_fingerprint: ssl("peer_fingerprint").map_or_else(Vec::new, |v| match v.0.array() {
-                Some(a) => a.values().filter_map(|z| z.string()).collect(),
-                None => v.non_empty().into_iter().collect(),
-            }),
-            local_cert: ssl("local_cert").and_then(|v| v.non_empty()),
-            local_pk: ssl("local_pk").and_then(|v| v.non_empty()),
-            passphrase: ssl("passphrase").and_then(|v| v.non_empty()),
+            ssl: ssl_options(Some(&self.smtp_options.0)),
             dkim_domain: self.dkim_domain.non_empty(),
             dkim_selector: self.dkim_selector.non_empty(),
             dkim_private: self.dkim_private.non_empty(),
@@ -428,7 +413,9 @@ impl PHPMailer {
         }
         let settings = self.settings();
         if settings.dkim_domain.is_some() && settings.dkim_selector.is_some() {
-            let dkim = settings.dkim_config().map_err(|e| e.message().to_string())?;
+            let dkim = settings
+                .dkim_config()
+                .map_err(|e| format!("{}{}", lang::SIGNING, e.message()))?;
             if let Some(dkim) = dkim {
                 p.content = dkim
                     .sign(std::mem::take(&mut p.content))
@@ -456,5 +443,30 @@ impl PHPMailer {
         if let Some((_, m)) = self.transport.take() {
             runtime::block_on(m.close());
         }
+    }
+}
+
+/// `SMTPOptions['ssl']` (PHP's stream-context words) as the core's snapshot of them.
+pub(crate) fn ssl_options(smtp_options: Option<&Zval>) -> Ssl {
+    let ssl = |k: &str| -> Option<Value> {
+        let ssl = smtp_options?.array()?.get("ssl")?;
+        ssl.array()?.get(k).map(|z| Value(z.shallow_clone()))
+    };
+    let flag = |k: &str| ssl(k).map(|v| v.truthy());
+    let text = |k: &str| ssl(k).and_then(|v| v.non_empty());
+    Ssl {
+        verify_peer: flag("verify_peer"),
+        verify_peer_name: flag("verify_peer_name"),
+        allow_self_signed: flag("allow_self_signed"),
+        cafile: text("cafile"),
+        peer_name: text("peer_name"),
+        // A string, or PHP's ['sha256' => digest] array form (its values).
+        peer_fingerprint: ssl("peer_fingerprint").map_or_else(Vec::new, |v| match v.0.array() {
+            Some(a) => a.values().filter_map(|z| z.string()).collect(),
+            None => v.non_empty().into_iter().collect(),
+        }),
+        local_cert: text("local_cert"),
+        local_pk: text("local_pk"),
+        passphrase: text("passphrase"),
     }
 }

@@ -32,6 +32,7 @@ pub mod message;
 pub mod nodemailer;
 pub mod options;
 pub mod payload;
+pub mod phpmailer;
 pub mod reply;
 pub mod runtime;
 pub mod text;

@@ -1,12 +1,16 @@
-//! PHPMailer's connection settings (a plain snapshot of its properties) → the core `Mailer`:
-//! Host failover list, SMTPSecure, SMTPAutoTLS, SMTPOptions, AuthType, Timeout, DKIM.
+//! PHPMailer's connection properties, as a plain snapshot the PHP binding reads from its
+//! object, → configurations by PHPMailer's rules: the `Host` failover list (`tls://a:587;b`),
+//! SMTPSecure and SMTPAutoTLS, `SMTPOptions['ssl']`, AuthType, Timeout (seconds), DKIM_* and
+//! VERP_*. The snapshot is hashable (a change between sends opens a new connection) and never
+//! shows its secrets.
 
 use std::time::Duration;
 
-use polymailer::{
-    runtime, AuthMechanism, ClientIdentity, Credentials, DkimConfig, Error, Mailer, Security, Timeouts, Transcript,
-    TransportConfig,
-};
+use crate::config::{AuthMechanism, ClientIdentity, Credentials, Security, Timeouts, TlsOptions, TransportConfig};
+use crate::dkim::DkimConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::transcript::Transcript;
+use crate::{runtime, Mailer};
 
 /// One `Host` entry: `host`, `host:port`, `tls://host:587`, `ssl://host:465`.
 struct HostEntry {
@@ -58,18 +62,7 @@ pub struct Settings {
     pub timeout: i64,
     pub helo: Option<String>,
     pub hostname: Option<String>,
-    /// `SMTPOptions['ssl']`: verify_peer, verify_peer_name, allow_self_signed, cafile,
-    /// peer_name, peer_fingerprint (hex digests), local_cert and local_pk (client certificate).
-    pub verify_peer: Option<bool>,
-    pub verify_peer_name: Option<bool>,
-    pub allow_self_signed: Option<bool>,
-    pub cafile: Option<String>,
-    pub peer_name: Option<String>,
-    pub peer_fingerprint: Vec<String>,
-    pub local_cert: Option<String>,
-    pub local_pk: Option<String>,
-    /// `passphrase` of an encrypted `local_pk` (never part of the cache key's text).
-    pub passphrase: Option<String>,
+    pub ssl: Ssl,
     pub dkim_domain: Option<String>,
     pub dkim_selector: Option<String>,
     pub dkim_private: Option<String>,
@@ -81,6 +74,44 @@ pub struct Settings {
     pub verp_secret: Option<String>,
     pub verp_prefix: Option<String>,
     pub debug: bool,
+}
+
+/// `SMTPOptions['ssl']`, PHP's stream-context TLS words: verify_peer, verify_peer_name,
+/// allow_self_signed, cafile (instead of the default store), peer_name, peer_fingerprint (hex
+/// digests), local_cert and local_pk (a client certificate) and the key's passphrase.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Ssl {
+    pub verify_peer: Option<bool>,
+    pub verify_peer_name: Option<bool>,
+    pub allow_self_signed: Option<bool>,
+    pub cafile: Option<String>,
+    pub peer_name: Option<String>,
+    pub peer_fingerprint: Vec<String>,
+    pub local_cert: Option<String>,
+    pub local_pk: Option<String>,
+    pub passphrase: Option<String>,
+}
+
+impl Ssl {
+    fn apply(&self, tls: &mut TlsOptions) -> Result<()> {
+        tls.accept_invalid_certs = self.verify_peer == Some(false);
+        tls.accept_invalid_hostnames = self.verify_peer_name == Some(false);
+        tls.allow_self_signed = self.allow_self_signed == Some(true);
+        if let Some(cafile) = &self.cafile {
+            // PHP reads the cafile instead of the default store.
+            tls.native_roots = false;
+            tls.add_ca_file(cafile)?;
+        }
+        for digest in &self.peer_fingerprint {
+            tls.add_fingerprint(digest)?;
+        }
+        if let Some(cert) = &self.local_cert {
+            let key = self.local_pk.as_deref().map(std::path::Path::new);
+            tls.client_identity = Some(ClientIdentity::from_files(cert, key, self.passphrase.as_deref())?);
+        }
+        tls.server_name = self.peer_name.clone();
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -104,7 +135,7 @@ impl Settings {
 
     /// A Mailer with a live connection to the first `Host` entry that works (PHPMailer's
     /// failover). `transcript` receives the SMTP traffic when `SMTPDebug` is on.
-    pub fn mailer(&self, transcript: Transcript) -> Result<Mailer, Error> {
+    pub fn mailer(&self, transcript: Transcript) -> Result<Mailer> {
         let hosts = parse_hosts(&self.host);
         if hosts.is_empty() {
             return Err(Error::invalid("Host is empty"));
@@ -117,7 +148,7 @@ impl Settings {
             let mailer = Mailer::new(config)?;
             match runtime::block_on(mailer.connect()) {
                 Ok(()) => return Ok(mailer),
-                Err(e) if e.kind() == polymailer::ErrorKind::InvalidInput => return Err(e),
+                Err(e) if e.kind() == ErrorKind::InvalidInput => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
@@ -125,7 +156,7 @@ impl Settings {
     }
 
     /// The configuration for the first `Host` entry, without connecting (`preflight()`).
-    pub fn first_config(&self) -> Result<TransportConfig, Error> {
+    pub fn first_config(&self) -> Result<TransportConfig> {
         let hosts = parse_hosts(&self.host);
         let entry = hosts.first().ok_or_else(|| Error::invalid("Host is empty"))?;
         let silent: Transcript = std::sync::Arc::new(|_, _| {});
@@ -134,23 +165,17 @@ impl Settings {
 
     /// The DKIM signer `DKIM_domain`, `DKIM_selector` and the key describe (None without
     /// them); `DKIM_extraHeaders` are signed besides the core's default list.
-    pub fn dkim_config(&self) -> Result<Option<DkimConfig>, Error> {
+    pub fn dkim_config(&self) -> Result<Option<DkimConfig>> {
         let (Some(domain), Some(selector)) = (&self.dkim_domain, &self.dkim_selector) else {
             return Ok(None);
         };
         let key = match (&self.dkim_private_string, &self.dkim_private) {
             (Some(k), _) => k.clone(),
-            (None, Some(path)) => DkimConfig::read_key_file(path)
-                .map_err(|e| Error::invalid(format!("{}{}", crate::errors::lang::SIGNING, e.message())))?,
-            (None, None) => {
-                return Err(Error::invalid(format!(
-                    "{}no DKIM_private key",
-                    crate::errors::lang::SIGNING
-                )))
-            }
+            (None, Some(path)) => DkimConfig::read_key_file(path)?,
+            (None, None) => return Err(Error::invalid("no DKIM_private key")),
         };
         let headers: Option<Vec<String>> = (!self.dkim_extra_headers.is_empty()).then(|| {
-            let mut h: Vec<String> = polymailer::dkim::DEFAULT_SIGNED_HEADERS
+            let mut h: Vec<String> = crate::dkim::DEFAULT_SIGNED_HEADERS
                 .iter()
                 .map(|h| h.to_string())
                 .collect();
@@ -166,7 +191,7 @@ impl Settings {
         )?))
     }
 
-    fn config_for(&self, entry: &HostEntry, transcript: &Transcript) -> Result<TransportConfig, Error> {
+    fn config_for(&self, entry: &HostEntry, transcript: &Transcript) -> Result<TransportConfig> {
         let secure = entry
             .scheme
             .clone()
@@ -183,29 +208,10 @@ impl Settings {
         }
         c.timeouts = Timeouts::all(Duration::from_secs(self.timeout.max(1) as u64));
         c.hello_name = self.helo.clone().or_else(|| self.hostname.clone());
-        c.tls.accept_invalid_certs = self.verify_peer == Some(false);
-        c.tls.accept_invalid_hostnames = self.verify_peer_name == Some(false);
-        c.tls.allow_self_signed = self.allow_self_signed == Some(true);
-        if let Some(cafile) = &self.cafile {
-            // PHP reads the cafile instead of the default store.
-            c.tls.native_roots = false;
-            c.tls.add_ca_file(cafile)?;
-        }
-        for digest in &self.peer_fingerprint {
-            c.tls.add_fingerprint(digest)?;
-        }
-        if let Some(cert) = &self.local_cert {
-            let id = ClientIdentity::from_files(
-                cert,
-                self.local_pk.as_deref().map(std::path::Path::new),
-                self.passphrase.as_deref(),
-            )?;
-            c.tls.client_identity = Some(id);
-        }
-        c.tls.server_name = self.peer_name.clone();
+        self.ssl.apply(&mut c.tls)?;
         c.dkim = self.dkim_config()?;
         if let (Some(domain), Some(secret)) = (&self.verp_domain, &self.verp_secret) {
-            let verp = polymailer::bounce::Verp::new(domain, secret.as_bytes())?;
+            let verp = crate::bounce::Verp::new(domain, secret.as_bytes())?;
             c.verp = Some(match &self.verp_prefix {
                 Some(p) => verp.with_prefix(p)?,
                 None => verp,
