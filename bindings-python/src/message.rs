@@ -15,8 +15,8 @@ pub struct PyMessage {
 }
 
 /// A Python object as the core's [`Value`], the one conversion (the core reads the fields):
-/// None, bool, int and float, str, bytes and bytearray, tuple, list, dict, and an
-/// `os.PathLike` as its path.
+/// None, bool, int and float, str, bytes and bytearray, tuple, dict, an `os.PathLike` as its
+/// path, and a list or any other iterable as a list.
 pub fn value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     let items = |it: Bound<'_, pyo3::types::PyIterator>| it.map(|i| value(&i?)).collect::<PyResult<Vec<_>>>();
     Ok(if obj.is_none() {
@@ -34,11 +34,11 @@ pub fn value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         Value::Map(entries.collect::<PyResult<_>>()?)
     } else if obj.is_instance_of::<PyTuple>() {
         Value::Tuple(items(obj.try_iter()?)?)
-    } else if obj.is_instance_of::<PyList>() {
-        Value::List(items(obj.try_iter()?)?)
-    } else {
-        let path: std::path::PathBuf = obj.extract()?; // os.PathLike, else TypeError
+    } else if obj.hasattr("__fspath__")? {
+        let path: std::path::PathBuf = obj.extract()?;
         Value::Text(path.to_string_lossy().into_owned())
+    } else {
+        Value::List(items(obj.try_iter()?)?) // any other iterable (a set, a generator), else TypeError
     })
 }
 

@@ -50,6 +50,31 @@ def test_send_reports_and_delivers(capture):
     ]
 
 
+def test_addresses_in_any_python_shape_reach_the_envelope(capture):
+    srv = capture()
+    mailer = polymailer.Mailer("127.0.0.1", srv.port, security="none")
+    report = mailer.send(
+        message(
+            to=("Ann Example", "ann@example.com"),
+            cc={"cc@example.com"},
+            bcc=(a for a in ["b1@example.com", ("B Two", "b2@example.com")]),
+            reply_to=[{"name": "Desk", "address": "desk@example.com"}],
+        )
+    )
+    want = ["ann@example.com", "cc@example.com", "b1@example.com", "b2@example.com"]
+    assert report.accepted == want
+    (got,) = srv.wait_for(1)
+    assert got["meta"]["rcpt_tos"] == want
+    parsed = email.message_from_bytes(got["data"])
+    assert parsed["To"] == '"Ann Example" <ann@example.com>' or parsed["To"] == "Ann Example <ann@example.com>"
+    assert "desk@example.com" in parsed["Reply-To"] and parsed["Bcc"] is None
+    for bad in (dict(to=42.5), dict(to=object()), dict(cc=[("x", "not an address")])):
+        with pytest.raises((TypeError, ValueError)) as exc:
+            message(**bad)
+        assert isinstance(exc.value, TypeError) or exc.value.kind == "invalid_input"
+    assert srv.wait_for(1, timeout=1) == [got]
+
+
 def test_partial_refusal_in_report_and_all_refused_raises(capture):
     srv = capture("--refuse", "no@example.com")
     mailer = polymailer.Mailer("127.0.0.1", srv.port, security="none")

@@ -16,9 +16,15 @@ fn settings(host: &str) -> Settings {
 #[test]
 fn the_first_host_entry_with_its_scheme_and_port() {
     let c = settings(" tls://[::1]:2525 ; mx.example.com").first_config().unwrap();
-    assert_eq!((c.host.as_str(), c.port, c.security), ("::1", 2525, Security::StartTlsRequired));
+    assert_eq!(
+        (c.host.as_str(), c.port, c.security),
+        ("::1", 2525, Security::StartTlsRequired)
+    );
     let c = settings("mx.example.com;other").first_config().unwrap();
-    assert_eq!((c.host.as_str(), c.port, c.security), ("mx.example.com", 25, Security::StartTlsOpportunistic));
+    assert_eq!(
+        (c.host.as_str(), c.port, c.security),
+        ("mx.example.com", 25, Security::StartTlsOpportunistic)
+    );
     let c = Settings {
         smtp_secure: "ssl".into(),
         ..settings("ssl.example.com:465")
@@ -26,7 +32,10 @@ fn the_first_host_entry_with_its_scheme_and_port() {
     .first_config()
     .unwrap();
     assert_eq!((c.port, c.security), (465, Security::ImplicitTls));
-    assert_eq!(settings(" ; ").first_config().unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        settings(" ; ").first_config().unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
 }
 
 #[test]
