@@ -1,5 +1,5 @@
-//! Python options → `TransportConfig` (one place), and the TLS options a Python `ssl.SSLContext`
-//! was turned into by `polymailer._tls` (read by the core).
+//! Python options → `TransportConfig` (one place). The TLS dict `polymailer._tls` makes of an
+//! `ssl.SSLContext` is read by the core (`TlsOptions::from_value`, through `message::read`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,19 +7,9 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use polymailer::{Credentials, Direction, Security, Timeouts, TlsOptions, TransportConfig};
+use polymailer::{Credentials, Direction, Security, Timeouts, TransportConfig};
 
 use crate::errors::err;
-
-/// TLS options from the dict `polymailer._tls` makes of an `ssl.SSLContext` (the core reads
-/// its words: `verify`, `check_hostname`, `cadata`, `cafile`, `certdata`, ...).
-pub fn tls_options(py: Python<'_>, spec: Option<&Bound<'_, PyDict>>) -> PyResult<TlsOptions> {
-    let spec = spec
-        .map(|d| crate::message::value(d.as_any()))
-        .transpose()?
-        .unwrap_or_default();
-    TlsOptions::from_value(&spec).map_err(|e| err(py, e))
-}
 
 pub fn timeouts(py: Python<'_>, timeout: Option<f64>) -> PyResult<Timeouts> {
     match timeout {

@@ -119,7 +119,7 @@ impl PyConnection {
         config.timeouts = config::timeouts(py, timeout)?;
         config.hello_name = local_hostname;
         config.lmtp = lmtp;
-        config.tls = config::tls_options(py, tls)?;
+        config.tls = crate::message::read(py, tls, polymailer::TlsOptions::from_value)?;
         config.transcript = Some(recorder.hook());
         if let Some((addr, p)) = source_address {
             let ip: std::net::IpAddr = if addr.is_empty() {
@@ -197,7 +197,7 @@ impl PyConnection {
 
     #[pyo3(signature = (tls=None))]
     fn starttls(&self, py: Python<'_>, tls: Option<&Bound<'_, PyDict>>) -> PyResult<CodeMsg> {
-        let options = config::tls_options(py, tls)?;
+        let options = crate::message::read(py, tls, polymailer::TlsOptions::from_value)?;
         let r = self
             .with(py, |c| Box::pin(async move { c.starttls(Some(&options)).await }))?
             .map_err(|e| err(py, e))?;

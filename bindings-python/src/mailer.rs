@@ -6,7 +6,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use polymailer::{runtime, DkimConfig, Mailer, RateLimit, TransportConfig};
+use polymailer::{runtime, DkimConfig, Mailer, RateLimit, TlsOptions, TransportConfig};
 
 use crate::config;
 use crate::connection::PySendReport;
@@ -52,18 +52,16 @@ impl PyMailer {
         c.pool.max_connections = pool.max(1);
         c.pool.max_messages = max_messages;
         c.hello_name = local_hostname;
-        c.tls = config::tls_options(py, tls)?;
+        c.tls = message::read(py, tls, TlsOptions::from_value)?;
         c.allow_insecure_auth = allow_insecure_auth;
         c.rate_limit = rate_limit.map(|(messages, secs)| RateLimit {
             messages,
             per: Duration::from_secs_f64(secs.max(0.0)),
         });
-        if let Some(spec) = dkim {
-            c.dkim = Some(DkimConfig::from_value(&message::value(spec)?).map_err(|e| err(py, e))?);
-        }
-        if let Some(spec) = verp {
-            c.verp = Some(Verp::from_value(&message::value(spec)?).map_err(|e| err(py, e))?);
-        }
+        c.dkim = dkim
+            .map(|d| message::read(py, Some(d), DkimConfig::from_value))
+            .transpose()?;
+        c.verp = verp.map(|v| message::read(py, Some(v), Verp::from_value)).transpose()?;
         c.transcript = config::logging_hook(py)?;
         Ok(PyMailer {
             inner: Mailer::new(c).map_err(|e| err(py, e))?,

@@ -42,6 +42,16 @@ pub fn value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     })
 }
 
+/// A dict read by one of the core's readers (`TlsOptions::from_value`, …); None reads as empty.
+pub fn read<T>(
+    py: Python<'_>,
+    given: Option<&Bound<'_, PyDict>>,
+    reader: fn(&Value) -> polymailer::Result<T>,
+) -> PyResult<T> {
+    let given = given.map(|d| value(d.as_any())).transpose()?.unwrap_or_default();
+    reader(&given).map_err(|e| err(py, e))
+}
+
 #[pymethods]
 impl PyMessage {
     #[new]
