@@ -171,3 +171,43 @@ fn attachments_headers_references_and_bad_words() {
         );
     }
 }
+
+#[test]
+fn cr_lf_and_nul_on_every_field_path_are_refused_before_the_wire() {
+    let base = [("from", text("f@example.com")), ("to", text("t@example.com"))];
+    let with = |extra: (&str, Value)| {
+        let mut entries: Vec<(&str, Value)> = base.to_vec();
+        entries.push(extra);
+        map(&entries)
+    };
+    let cases = [
+        with(("headers", map(&[("X-Note", text("a\r\nBcc: evil@example.com"))]))),
+        with(("headers", map(&[("X-Bad\r\nName", text("v"))]))),
+        with(("subject", text("hi\r\nBcc: evil@example.com"))),
+        with((
+            "envelope",
+            map(&[("to", text("t@example.com\r\nRCPT TO:<evil@example.com>"))]),
+        )),
+        with(("envelope", map(&[("from", text("f@example.com\0"))]))),
+        with((
+            "list",
+            map(&[("unsubscribe", text("https://example.com/u\r\nBcc: x@y"))]),
+        )),
+        with(("messageId", text("<a@b>\r\nBcc: evil@example.com"))),
+        with((
+            "attachments",
+            Value::List(vec![map(&[("content", text("x")), ("filename", text("a\r\nb.txt"))])]),
+        )),
+        with((
+            "cc",
+            Value::List(vec![map(&[
+                ("name", text("Eve\r\nBcc: x@y")),
+                ("address", text("e@example.com")),
+            ])]),
+        )),
+    ];
+    for case in cases {
+        let got = outgoing(&case, Dialect::Nodemailer).and_then(|o| o.prepare());
+        assert_eq!(got.map(|_| ()).unwrap_err().kind(), ErrorKind::InvalidInput, "{case:?}");
+    }
+}
