@@ -154,10 +154,11 @@ fn dsn(v: Option<&Value>) -> Result<Option<Dsn>> {
     )
 }
 
-/// A path, or `{filename, content | path, contentType | content_type, cid,
-/// contentDisposition}`; `filename: false` is none.
+/// `{filename, content | path, contentType | content_type, cid, contentDisposition}`, or for
+/// polymailer a path alone (Nodemailer has no such form: its `disableFileAccess` is decided on
+/// attachment objects); `filename: false` is none.
 fn attachment(a: &Value, dialect: Dialect) -> Result<Attachment> {
-    if let Value::Text(path) = a {
+    if let (Value::Text(path), Dialect::Polymailer) = (a, dialect) {
         return Ok(Attachment::path(path));
     }
     let content = match (a.get(&["content"]), a.get(&["path"])) {

@@ -141,8 +141,22 @@ fn attachments_headers_references_and_bad_words() {
         ("references", Value::List(vec![text("<a@x> <b@x>"), text("<c@x>")])),
         ("date", Value::Number(86400.0)),
     ]);
-    let m = fields(outgoing(&mail, Dialect::Nodemailer).unwrap());
-    assert_eq!(m.attachments.len(), 3);
+    // A bare path is polymailer's form; Nodemailer's transport decides file access on
+    // attachment objects, so a bare string is not read as a path there.
+    assert_eq!(
+        outgoing(&mail, Dialect::Nodemailer).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        fields(outgoing(&mail, Dialect::Polymailer).unwrap()).attachments.len(),
+        3
+    );
+    let Value::Map(mut entries) = mail else { unreachable!() };
+    if let Value::List(items) = &mut entries[0].1 {
+        items.pop();
+    }
+    let m = fields(outgoing(&Value::Map(entries), Dialect::Nodemailer).unwrap());
+    assert_eq!(m.attachments.len(), 2);
     assert!(m.attachments[0].filename.is_none());
     assert!(m.attachments[0]
         .content_id
