@@ -383,6 +383,8 @@ test('jsonTransport: addresses as {name, address}, bodies and attachments resolv
 
     const locked = nodemailer.createTransport({ jsonTransport: true, disableFileAccess: true, disableUrlAccess: true });
     await assert.rejects(locked.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: [{ path: file }] }), { code: 'EFILEACCESS' });
+    // A bare string is not an attachment form Nodemailer has: never opened as a path.
+    await assert.rejects(locked.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: [file] }), { code: 'EMESSAGE', kind: 'invalid_input' });
     await assert.rejects(locked.sendMail({ from: 'a@example.com', to: 'b@example.com', html: { href: 'http://127.0.0.1:9/x' } }), { code: 'EURLACCESS' });
     const ok = await locked.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'inline', attachments: [{ path: 'data:text/plain;base64,aGk=' }] });
     assert.equal(JSON.parse(ok.message).attachments[0].content, 'aGk=');
